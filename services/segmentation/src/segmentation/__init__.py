@@ -1,0 +1,1 @@
+"""Segmentation: groups customers by how they actually pay, and explains every decision."""

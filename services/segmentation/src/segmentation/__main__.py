@@ -1,0 +1,5 @@
+from settle_shared.runtime import main
+
+from segmentation.bootstrap import SERVICE
+
+main(SERVICE)

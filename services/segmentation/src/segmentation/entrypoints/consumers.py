@@ -1,0 +1,32 @@
+"""Which topics segmentation reads, and which handler each event type goes to."""
+
+from __future__ import annotations
+
+from settle_shared.consumer import ConsumerSpec
+from settle_shared.db import Database
+from settle_shared.events.enrichment import CustomerEnriched
+from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.payments import InvoiceSettled
+from settle_shared.events.topics import (
+    CUSTOMERS_ENRICHED,
+    INVOICES,
+    PAYMENTS,
+    SEGMENTATION_DEAD_LETTER,
+)
+
+from segmentation import handlers
+
+
+def consumers(db: Database) -> list[ConsumerSpec]:
+    return [
+        ConsumerSpec(
+            name="segmentation",
+            topics=(CUSTOMERS_ENRICHED.name, INVOICES.name, PAYMENTS.name),
+            handlers={
+                CustomerEnriched: db.idempotent(handlers.profile_changed),
+                InvoiceIssued: db.idempotent(handlers.invoice_issued),
+                InvoiceSettled: db.idempotent(handlers.invoice_settled),
+            },
+            dead_letter_topic=SEGMENTATION_DEAD_LETTER.name,
+        )
+    ]

@@ -1,0 +1,75 @@
+"""Use cases: keep each customer's features current and re-decide its segment when they change."""
+
+from __future__ import annotations
+
+from settle_shared.consumer import Received
+from settle_shared.db import Transaction
+from settle_shared.events.enrichment import CustomerEnriched
+from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.payments import InvoiceSettled
+from settle_shared.events.segmentation import CustomerSegmented
+
+from segmentation.adapters.repository import SegmentationRepository
+from segmentation.domain.behaviour import PaymentBehaviour
+from segmentation.domain.rules import RiskProfile, decide
+
+
+async def profile_changed(tx: Transaction, received: Received[CustomerEnriched]) -> None:
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    profile = RiskProfile(
+        strategic_account=event.master.strategic_account,
+        bureau_score=event.credit.score,
+        bureau_rating=event.credit.rating,
+    )
+    if await repository.save_profile(
+        event.tenant, event.customer_id, profile, event.revision, tx.clock.now()
+    ):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def invoice_issued(tx: Transaction, received: Received[InvoiceIssued]) -> None:
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    await repository.record_invoice(
+        event.tenant, event.customer_id, event.invoice_id, event.due_date
+    )
+
+
+async def invoice_settled(tx: Transaction, received: Received[InvoiceSettled]) -> None:
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    settled_on = event.settled_at.date()
+    if await repository.record_settlement(event.tenant, event.invoice_id, settled_on):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def resegment(
+    tx: Transaction, repository: SegmentationRepository, tenant: str, customer_id: str
+) -> None:
+    """Decide again; announce the segment when it is new or different. Waits for a profile."""
+    profile = await repository.profile(tenant, customer_id)
+    if profile is None:
+        return
+    now = tx.clock.now()
+    behaviour = PaymentBehaviour.of(await repository.outcomes(tenant, customer_id), now.date())
+    decision = decide(profile, behaviour)
+    current = await repository.assignment(tenant, customer_id)
+    if current is not None and current.segment == decision.segment:
+        return
+    assignment = await repository.assign(tenant, customer_id, decision, now)
+    await tx.publish(
+        CustomerSegmented(
+            tenant=tenant,
+            customer_id=customer_id,
+            segment=decision.segment,
+            previous_segment=current.segment if current else None,
+            rule=decision.rule,
+            reasons=list(decision.reasons),
+            decided_at=now,
+            revision=assignment.revision,
+        )
+    )

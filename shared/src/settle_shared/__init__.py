@@ -1,0 +1,1 @@
+"""Building blocks shared by Settle's services. No domain logic lives here."""

@@ -1,0 +1,81 @@
+"""The unit of work: one Postgres transaction holding a state change, its outbox rows and,
+for consumers, the inbox row that makes redelivery harmless."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+
+from settle_shared import inbox
+from settle_shared.clock import Clock
+from settle_shared.cloudevents import CloudEvent
+from settle_shared.consumer import Received
+from settle_shared.outbox import OutboxWriter
+from settle_shared.pg import Connection
+from settle_shared.registry import EventPayload
+
+P = TypeVar("P", bound=EventPayload)
+
+
+@dataclass(frozen=True)
+class Transaction:
+    connection: Connection
+    outbox: OutboxWriter
+    clock: Clock
+
+    async def publish(self, payload: EventPayload) -> CloudEvent:
+        """Queue an event; it leaves through the outbox only if this transaction commits."""
+        return await self.outbox.add(self.connection, payload)
+
+
+class Database:
+    def __init__(self, pool: asyncpg.Pool, outbox: OutboxWriter, clock: Clock) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.clock = clock
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            yield Transaction(connection, self.outbox, self.clock)
+
+    def idempotent(
+        self, handle: Callable[[Transaction, Received[P]], Awaitable[None]]
+    ) -> Callable[[Received[P]], Awaitable[None]]:
+        """A consumer handler that runs `handle` at most once per event id, atomically."""
+
+        async def handle_once(received: Received[P]) -> None:
+            async with self.transaction() as tx:
+                if await inbox.first_delivery(
+                    tx.connection, received.consumer, received.event.id, received.event.type
+                ):
+                    await handle(tx, received)
+                else:
+                    received.mark_duplicate()
+
+        return handle_once
+
+
+async def create_pool(database_url: str, max_size: int) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=max_size, init=_init_connection
+    )
+    return pool
+
+
+async def _init_connection(connection: Connection) -> None:
+    """jsonb columns read and write Python values on every pooled connection."""
+    await connection.set_type_codec("jsonb", encoder=_dumps, decoder=_loads, schema="pg_catalog")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(value: str) -> Any:
+    return json.loads(value)

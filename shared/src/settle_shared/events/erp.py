@@ -1,0 +1,113 @@
+"""What ERP systems publish: the contract ERP integrators write to."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from settle_shared.events.common import CustomerEvent, CustomerMaster, EntityId
+from settle_shared.events.topics import ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, REGISTRY
+from settle_shared.money import Money
+
+CUSTOMER_EXAMPLE: dict[str, Any] = {
+    "tenant": "acme-nl",
+    "customer_id": "C-1001",
+    "master": {
+        "name": "Bakkerij de Vries B.V.",
+        "country": "NL",
+        "language": "nl",
+        "time_zone": "Europe/Amsterdam",
+        "registration_number": "12345678",
+        "contacts": [
+            {"role": "accounts_payable", "name": "Anna de Vries", "email": "ap@devries.example"}
+        ],
+        "preferred_channel": "email",
+        "consented_channels": ["email", "sms"],
+        "strategic_account": False,
+        "codes": {"sector": "food", "size": "small", "region": "north"},
+    },
+    "updated_at": "2026-11-02T09:15:00+00:00",
+}
+
+
+@REGISTRY.event("erp.customer.upserted", 1, ERP_CUSTOMERS)
+class ErpCustomerUpserted(CustomerEvent):
+    """The ERP created or changed a customer's master data. Carries the whole current record."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CUSTOMER_EXAMPLE]})
+
+    master: CustomerMaster
+    updated_at: AwareDatetime = Field(
+        description="When the ERP last changed the record; orders versions of the same customer"
+    )
+
+    def subject(self) -> str:
+        return self.customer_id
+
+
+@REGISTRY.event("erp.invoice.issued", 1, ERP_INVOICES)
+class ErpInvoiceIssued(CustomerEvent):
+    """The ERP issued an invoice to a customer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "customer_id": "C-1001",
+                    "invoice_id": "INV-2026-000123",
+                    "invoice_number": "2026-000123",
+                    "issue_date": "2026-11-02",
+                    "due_date": "2026-11-16",
+                    "amount": {"amount_minor": 123450, "currency": "EUR"},
+                    "payment_reference": "RF18539007547034",
+                    "updated_at": "2026-11-02T09:20:00+00:00",
+                }
+            ]
+        }
+    )
+
+    invoice_id: EntityId = Field(description="The ERP's document id, unique within the tenant")
+    invoice_number: EntityId = Field(description="The number printed on the invoice")
+    issue_date: date
+    due_date: date
+    amount: Money = Field(description="Total amount payable, tax included")
+    payment_reference: str | None = Field(
+        default=None, description="Structured creditor reference printed on the invoice"
+    )
+    updated_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.invoice_id
+
+
+@REGISTRY.event("erp.payment.recorded", 1, ERP_PAYMENTS)
+class ErpPaymentRecorded(CustomerEvent):
+    """The ERP recorded a payment against one of its invoices (e.g. cash applied in the ERP)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "customer_id": "C-1001",
+                    "payment_id": "PAY-88812",
+                    "invoice_id": "INV-2026-000123",
+                    "amount": {"amount_minor": 50000, "currency": "EUR"},
+                    "paid_on": "2026-11-10",
+                    "updated_at": "2026-11-10T14:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    payment_id: EntityId
+    invoice_id: EntityId
+    amount: Money
+    paid_on: date
+    updated_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.payment_id

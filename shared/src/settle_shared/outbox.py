@@ -1,0 +1,154 @@
+"""Transactional outbox: events are stored with the state change, then relayed to Kafka.
+
+The relay is a single leader per database (a Postgres advisory lock): one publisher reading rows
+in `seq` order is what keeps each key's events in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from uuid import uuid4
+
+import asyncpg
+
+from settle_shared.clock import Clock
+from settle_shared.cloudevents import CloudEvent
+from settle_shared.health import Heartbeat
+from settle_shared.messaging import OutgoingRecord, Publisher
+from settle_shared.metrics import OUTBOX_DEPTH, OUTBOX_PUBLISHED
+from settle_shared.pg import Connection
+from settle_shared.publishing import envelope, to_record
+from settle_shared.registry import EventPayload
+from settle_shared.tracing import current_trace_headers
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "settle_outbox"
+_RELAY_LOCK_KEY = 0x0B7B0C
+
+
+class OutboxWriter:
+    def __init__(self, source: str, clock: Clock, new_id: Callable[[], str] = lambda: str(uuid4())):
+        self._source = source
+        self._clock = clock
+        self._new_id = new_id
+
+    async def add(self, connection: Connection, payload: EventPayload) -> CloudEvent:
+        """Store the event in the caller's transaction; it is published only if that commits."""
+        event = envelope(
+            payload,
+            source=self._source,
+            time=self._clock.now(),
+            event_id=self._new_id(),
+            trace=current_trace_headers(),
+        )
+        record = to_record(payload, event)
+        headers = [[name, value.decode()] for name, value in record.headers]
+        await connection.execute(
+            """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            event.id,
+            event.type,
+            record.topic,
+            record.key,
+            record.value,
+            headers,
+        )
+        # Delivered at commit; Postgres folds repeats within one transaction into one.
+        await connection.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        return event
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        heartbeat: Heartbeat,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self._pool = pool
+        self._publisher = publisher
+        self._heartbeat = heartbeat
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._max_backoff = max_backoff_seconds
+
+    async def run(self) -> None:
+        async with self._pool.acquire() as leader_connection:
+            self._heartbeat.beat("waiting for the relay lock")
+            await leader_connection.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK_KEY)
+            wake = asyncio.Event()
+            await leader_connection.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
+            await self._publisher.start()
+            try:
+                await self._relay_forever(wake)
+            finally:
+                await self._publisher.stop()
+
+    async def _relay_forever(self, wake: asyncio.Event) -> None:
+        failures = 0
+        while True:
+            # Clear before reading, so a notification during the read is not lost.
+            wake.clear()
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except Exception as error:  # any publish failure: keep the rows, back off, retry
+                failures += 1
+                delay = min(self._max_backoff, 0.5 * 2**failures)
+                log.error(
+                    "outbox relay failed; retrying", extra={"error": repr(error), "retry_in": delay}
+                )
+                await asyncio.sleep(delay)
+                continue
+            self._heartbeat.beat()
+            if published < self._batch_size:
+                await _wait(wake, self._poll_seconds)
+
+    async def publish_pending(self) -> int:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(
+                """SELECT seq, topic, key, value, headers FROM outbox
+                   WHERE published_at IS NULL ORDER BY seq LIMIT $1""",
+                self._batch_size,
+            )
+            if rows:
+                await self._publisher.publish([_record(row) for row in rows])
+                await connection.execute(
+                    "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])",
+                    [row["seq"] for row in rows],
+                )
+                OUTBOX_PUBLISHED.inc(len(rows))
+            OUTBOX_DEPTH.set(await _depth(connection))
+            return len(rows)
+
+
+async def prune_published(connection: Connection, retention_hours: int) -> int:
+    result: str = await connection.execute(
+        "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+        retention_hours,
+    )
+    return int(result.rsplit(maxsplit=1)[-1])
+
+
+def _record(row: asyncpg.Record) -> OutgoingRecord:
+    headers = [(name, value.encode()) for name, value in row["headers"]]
+    return OutgoingRecord(topic=row["topic"], key=row["key"], value=row["value"], headers=headers)
+
+
+async def _depth(connection: Connection) -> int:
+    depth: int = await connection.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    return depth
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return

@@ -1,0 +1,86 @@
+"""Typed settings read from the environment, with the standard names platform teams expect."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "test"})
+
+
+class PlaceholderSecret(ValueError):
+    pass
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated host:port list"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_client_id_prefix: str = "settle"
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                "KAFKA_SECURITY_PROTOCOL is SASL_*: set KAFKA_SASL_MECHANISM, "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+
+class ServiceSettings(KafkaSettings):
+    """What every service reads. Each service subclasses it with its own fields."""
+
+    database_url: str = Field(
+        default="postgresql://settle@127.0.0.1:5432/settle",
+        description="PostgreSQL URL of this service's own database (sslmode honoured)",
+    )
+    database_pool_max: int = Field(default=10, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, alias="PORT", ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    settle_test_mode: bool = Field(
+        default=False,
+        description="Enables the test clock endpoint. Never set in production.",
+    )
+    settle_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON object mapping API key to the tenant it acts for: {"<key>": "<tenant>"}',
+    )
+    dead_letter_cap: int = Field(
+        default=100,
+        ge=1,
+        description="Consecutive dead-lettered records after which a consumer stops",
+    )
+    outbox_retention_hours: int = Field(default=72, ge=1)
+    inbox_retention_days: int = Field(default=30, ge=1)
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_api_keys(self) -> Self:
+        if self.settle_test_mode:
+            return self
+        for key in self.settle_api_keys:
+            refuse_placeholder("SETTLE_API_KEYS", key)
+        return self
+
+
+def refuse_placeholder(name: str, value: str | SecretStr | None) -> None:
+    """Fail at startup on secrets nobody chose, outside test mode."""
+    plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if plain is None or plain.strip().lower() in PLACEHOLDER_SECRETS or len(plain) < 12:
+        raise PlaceholderSecret(f"{name} must be a real secret of at least 12 characters")
