@@ -32,7 +32,7 @@ from settle_shared.kafka import KafkaMessaging
 from settle_shared.logs import configure_logging
 from settle_shared.messaging import MessagingFactory
 from settle_shared.outbox import OutboxRelay, OutboxWriter, prune_published
-from settle_shared.registry import EventRegistry
+from settle_shared.registry import EventRegistry, Topic
 from settle_shared.settings import ServiceSettings
 from settle_shared.telemetry import configure_telemetry, instrument_app
 
@@ -78,13 +78,26 @@ class Infrastructure:
 
 @dataclass(frozen=True)
 class ServiceDefinition(Generic[S]):
+    """A service as the runtime, the contracts generator and the deploy manifests see it."""
+
     name: str
     description: str
     package: str
     settings_type: type[S]
     routers: Sequence[APIRouter]
     bootstrap: Callable[[S, Infrastructure], Awaitable[Wiring]]
+    consumes: Sequence[Topic] = ()
     max_body_bytes: int = 10 * 1024 * 1024
+
+    def check_wiring(self, wiring: Wiring) -> None:
+        """The consumers bootstrap built must read exactly the topics the definition declares."""
+        wired = {topic for spec in wiring.consumers for topic in spec.topics}
+        declared = {topic.name for topic in self.consumes}
+        if wired != declared:
+            raise RuntimeError(
+                f"{self.name} declares it consumes {sorted(declared)} "
+                f"but its consumers read {sorted(wired)}"
+            )
 
 
 def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) -> None:
@@ -169,6 +182,7 @@ async def _lifespan(
             messaging=KafkaMessaging(settings),
         )
         wiring = await definition.bootstrap(settings, infrastructure)
+        definition.check_wiring(wiring)
         if wiring.close is not None:
             stack.push_async_callback(wiring.close)
         app.state.service = wiring.state

@@ -1,0 +1,1 @@
+"""Simulated outside parties speaking the real protocols: ERP, credit bureau, bank, SMTP, providers."""

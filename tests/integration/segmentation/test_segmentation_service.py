@@ -69,7 +69,9 @@ async def segments_published(service: ServiceHarness) -> list[dict[str, object]]
     return payloads(service.published(CUSTOMERS_SEGMENTED.name, SEGMENTED))
 
 
-async def test_an_enriched_customer_gets_a_segment_with_its_reasons(service: ServiceHarness) -> None:
+async def test_an_enriched_customer_gets_a_segment_with_its_reasons(
+    service: ServiceHarness,
+) -> None:
     service.publish(enriched(score=72))
     await service.consume()
 
@@ -92,7 +94,9 @@ async def test_a_redelivered_event_changes_nothing(service: ServiceHarness) -> N
         assert await connection.fetchval("SELECT count(*) FROM segment_history") == 1
 
 
-async def test_an_older_profile_revision_does_not_overwrite_a_newer_one(service: ServiceHarness) -> None:
+async def test_an_older_profile_revision_does_not_overwrite_a_newer_one(
+    service: ServiceHarness,
+) -> None:
     service.publish(enriched(score=10, revision=2))
     service.publish(enriched(score=90, revision=1))
     await service.consume()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from settle_shared.db import Database
+from settle_shared.events.topics import CUSTOMERS_ENRICHED, INVOICES, PAYMENTS
 from settle_shared.runtime import Infrastructure, ServiceDefinition, Wiring
 from settle_shared.settings import ServiceSettings
 
@@ -37,4 +38,5 @@ SERVICE = ServiceDefinition(
     settings_type=SegmentationSettings,
     routers=[api.router],
     bootstrap=bootstrap,
+    consumes=[CUSTOMERS_ENRICHED, INVOICES, PAYMENTS],
 )

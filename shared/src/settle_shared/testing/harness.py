@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import httpx
 
 from settle_shared import migrations
+from settle_shared.auth import ApiKeys
 from settle_shared.clock import FixedClock
 from settle_shared.consumer import ConsumerGuard, GuardPolicy
 from settle_shared.db import Database, create_pool
 from settle_shared.events import REGISTRY
 from settle_shared.health import Health
+from settle_shared.http import create_app
 from settle_shared.messaging import IncomingRecord
 from settle_shared.outbox import OutboxRelay, OutboxWriter
 from settle_shared.publishing import envelope, to_record
@@ -60,6 +63,7 @@ class ServiceHarness:
         db = Database(pool, OutboxWriter(f"/settle/{definition.name}", clock), clock)
         infrastructure = Infrastructure(definition.name, clock, db, messaging)
         wiring = await definition.bootstrap(settings, infrastructure)
+        definition.check_wiring(wiring)
         health = Health()
         guards = [
             ConsumerGuard(
@@ -94,6 +98,18 @@ class ServiceHarness:
             total += handled
             if handled == 0:
                 return total
+
+    def api(self, api_keys: dict[str, str]) -> httpx.AsyncClient:
+        """An HTTP client for the service's routes, wired to this harness's components."""
+        app = create_app(
+            title=self.definition.name,
+            description=self.definition.description,
+            routers=self.definition.routers,
+            api_keys=ApiKeys(api_keys),
+            test_mode=False,
+        )
+        app.state.service = self.wiring.state
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
     async def relay_outbox(self) -> int:
         return await self.relay.publish_pending()
