@@ -84,12 +84,17 @@ class OutboxRelay:
             self._heartbeat.beat("waiting for the relay lock")
             await leader_connection.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK_KEY)
             wake = asyncio.Event()
-            await leader_connection.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
+
+            def notified(*_: object) -> None:
+                wake.set()
+
+            await leader_connection.add_listener(NOTIFY_CHANNEL, notified)
             await self._publisher.start()
             try:
                 await self._relay_forever(wake)
             finally:
                 await self._publisher.stop()
+                await leader_connection.remove_listener(NOTIFY_CHANNEL, notified)
 
     async def _relay_forever(self, wake: asyncio.Event) -> None:
         failures = 0

@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+
 from segmentation.bootstrap import SERVICE, SegmentationSettings
 from settle_shared.clock import FixedClock
 from settle_shared.events.enrichment import CreditAssessment, CustomerEnriched

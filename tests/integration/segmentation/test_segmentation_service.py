@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from segmentation.bootstrap import SERVICE, SegmentationSettings
 from settle_shared.clock import FixedClock
 from settle_shared.events.enrichment import CreditAssessment, CustomerEnriched
@@ -81,6 +82,7 @@ async def test_an_enriched_customer_gets_a_segment_with_its_reasons(
     assert "bureau score 72" in " ".join(decision["reasons"])  # type: ignore[arg-type]
     async with service.pool.acquire() as connection:
         row = await connection.fetchrow("SELECT segment, revision FROM segment_assignments")
+    assert row is not None
     assert (row["segment"], row["revision"]) == ("reliable", 1)
 
 

@@ -1,0 +1,160 @@
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from importlib.resources import files
+
+import asyncpg
+import pytest
+
+from settle_shared import migrations
+from settle_shared.clock import FixedClock
+from settle_shared.cloudevents import from_kafka
+from settle_shared.db import Database, create_pool
+from settle_shared.events.segmentation import CustomerSegmented
+from settle_shared.events.topics import CUSTOMERS_SEGMENTED
+from settle_shared.health import Heartbeat
+from settle_shared.messaging import OutgoingRecord
+from settle_shared.outbox import OutboxRelay, OutboxWriter, prune_published
+from settle_shared.testing.memory_broker import InMemoryBroker, InMemoryPublisher
+from settle_shared.testing.waiting import eventually
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+TOPIC = CUSTOMERS_SEGMENTED.name
+
+
+@pytest.fixture
+async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrations.migrate(
+        fresh_database, migrations.load("settle_shared", files("settle_shared") / "migrations_sql")
+    )
+    pool = await create_pool(fresh_database, 5)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def broker() -> InMemoryBroker:
+    broker = InMemoryBroker()
+    broker.create_topic(TOPIC, 2)
+    return broker
+
+
+def event(customer: str, revision: int = 1) -> CustomerSegmented:
+    return CustomerSegmented(
+        tenant="acme-nl",
+        customer_id=customer,
+        segment="reliable",
+        rule="r",
+        reasons=["x"],
+        decided_at=NOW,
+        revision=revision,
+    )
+
+
+def database(pool: asyncpg.Pool) -> Database:
+    clock = FixedClock(NOW)
+    return Database(pool, OutboxWriter("/settle/test", clock), clock)
+
+
+async def publish_then_fail(db: Database, payload: CustomerSegmented) -> None:
+    async with db.transaction() as tx:
+        await tx.publish(payload)
+        raise RuntimeError("state change failed")
+
+
+def relay(pool: asyncpg.Pool, broker: InMemoryBroker, poll_seconds: float = 30.0) -> OutboxRelay:
+    return OutboxRelay(
+        pool, InMemoryPublisher(broker), Heartbeat("relay"), poll_seconds=poll_seconds
+    )
+
+
+async def test_only_events_of_committed_transactions_are_published(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    db = database(pool)
+    async with db.transaction() as tx:
+        await tx.publish(event("C-1"))
+    with pytest.raises(RuntimeError):
+        await publish_then_fail(db, event("C-2"))
+
+    assert await relay(pool, broker).publish_pending() == 1
+    [record] = broker.records(TOPIC)
+    assert record.key == b"acme-nl:C-1"
+
+
+async def test_events_are_published_once_in_the_order_they_were_written(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    db = database(pool)
+    for revision in range(1, 6):
+        async with db.transaction() as tx:
+            await tx.publish(event("C-1", revision))
+    the_relay = relay(pool, broker)
+    assert await the_relay.publish_pending() == 5
+    assert await the_relay.publish_pending() == 0
+    revisions = [from_kafka(r.value, r.headers).data["revision"] for r in broker.records(TOPIC)]
+    assert revisions == [1, 2, 3, 4, 5]
+
+
+async def test_a_failed_publish_keeps_the_rows_for_the_next_attempt(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    class BrokerDown(InMemoryPublisher):
+        async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+            raise ConnectionError("broker unreachable")
+
+    async with database(pool).transaction() as tx:
+        await tx.publish(event("C-1"))
+    failing = OutboxRelay(pool, BrokerDown(broker), Heartbeat("relay"))
+    with pytest.raises(ConnectionError):
+        await failing.publish_pending()
+    assert await relay(pool, broker).publish_pending() == 1
+
+
+async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    running = asyncio.create_task(relay(pool, broker, poll_seconds=60).run())
+    await asyncio.sleep(0.3)
+    async with database(pool).transaction() as tx:
+        await tx.publish(event("C-1"))
+    await eventually(lambda: broker.records(TOPIC), what="record published")
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_only_one_relay_publishes_while_another_stands_by(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    leader_heartbeat, standby_heartbeat = Heartbeat("leader"), Heartbeat("standby")
+    leader = asyncio.create_task(
+        OutboxRelay(pool, InMemoryPublisher(broker), leader_heartbeat, poll_seconds=0.1).run()
+    )
+    await asyncio.sleep(0.3)
+    standby = asyncio.create_task(
+        OutboxRelay(pool, InMemoryPublisher(broker), standby_heartbeat, poll_seconds=0.1).run()
+    )
+    await asyncio.sleep(0.3)
+    assert leader_heartbeat.state == "running"
+    assert standby_heartbeat.state == "waiting for the relay lock"
+
+    leader.cancel()
+    await asyncio.gather(leader, return_exceptions=True)
+    async with database(pool).transaction() as tx:
+        await tx.publish(event("C-1"))
+    await eventually(lambda: broker.records(TOPIC), what="record published")
+    assert standby_heartbeat.state == "running"
+    standby.cancel()
+    await asyncio.gather(standby, return_exceptions=True)
+
+
+async def test_published_rows_are_pruned_after_the_retention(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    async with database(pool).transaction() as tx:
+        await tx.publish(event("C-1"))
+    await relay(pool, broker).publish_pending()
+    async with pool.acquire() as connection:
+        assert await prune_published(connection, retention_hours=1) == 0
+        await connection.execute("UPDATE outbox SET published_at = now() - interval '2 hours'")
+        assert await prune_published(connection, retention_hours=1) == 1
