@@ -191,6 +191,8 @@ async def _lifespan(
         start_roles(supervisor, infrastructure, wiring, settings, role)
         log.info("service started", extra={"role": role})
         yield
+        log.info("service stopping", extra={"role": role})
+    log.info("service stopped", extra={"role": role})
 
 
 def start_roles(

@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+
 from segmentation.domain.behaviour import InvoiceOutcome, PaymentBehaviour
 from segmentation.domain.rules import RiskProfile, decide
 
@@ -26,7 +27,14 @@ def test_a_strategic_account_is_strategic_whatever_its_history() -> None:
 
 @pytest.mark.parametrize(
     ("score", "segment"),
-    [(None, "standard"), (10, "high_risk"), (29, "high_risk"), (30, "standard"), (59, "standard"), (60, "reliable")],
+    [
+        (None, "standard"),
+        (10, "high_risk"),
+        (29, "high_risk"),
+        (30, "standard"),
+        (59, "standard"),
+        (60, "reliable"),
+    ],
 )
 def test_without_enough_history_the_bureau_score_decides(score: int | None, segment: str) -> None:
     decision = decide(profile(score=score), behaviour(0, 0))
@@ -36,7 +44,12 @@ def test_without_enough_history_the_bureau_score_decides(score: int | None, segm
 
 @pytest.mark.parametrize(
     ("days_late", "segment"),
-    [((0, 0, 0), "reliable"), ((0, 2, 4), "reliable"), ((5, 10, 15), "standard"), ((10, 20, 30), "late_payer")],
+    [
+        ((0, 0, 0), "reliable"),
+        ((0, 2, 4), "reliable"),
+        ((5, 10, 15), "standard"),
+        ((10, 20, 30), "late_payer"),
+    ],
 )
 def test_with_three_paid_invoices_payment_history_overrides_the_bureau(
     days_late: tuple[int, ...], segment: str

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -54,6 +54,7 @@ class ServerProcess:
         cwd: Path | None = None,
         user: int | None = None,
         group: int | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         with output.open("ab") as sink:
             self._popen = subprocess.Popen(
@@ -62,6 +63,7 @@ class ServerProcess:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
+                env=environment,
                 user=user,
                 group=group,
                 extra_groups=[] if user is not None else None,

@@ -1,5 +1,4 @@
-from settle_shared.runtime import main
-
 from segmentation.bootstrap import SERVICE
+from settle_shared.runtime import main
 
 main(SERVICE)

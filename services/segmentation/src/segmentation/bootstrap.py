@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segmentation.entrypoints import api
+from segmentation.entrypoints.consumers import consumers
 from settle_shared.db import Database
 from settle_shared.events.topics import CUSTOMERS_ENRICHED, INVOICES, PAYMENTS
 from settle_shared.runtime import Infrastructure, ServiceDefinition, Wiring
 from settle_shared.settings import ServiceSettings
-
-from segmentation.entrypoints import api
-from segmentation.entrypoints.consumers import consumers
 
 
 class SegmentationSettings(ServiceSettings):

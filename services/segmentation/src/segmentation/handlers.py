@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from segmentation.adapters.repository import SegmentationRepository
+from segmentation.domain.behaviour import PaymentBehaviour
+from segmentation.domain.rules import RiskProfile, decide
 from settle_shared.consumer import Received
 from settle_shared.db import Transaction
 from settle_shared.events.enrichment import CustomerEnriched
 from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.payments import InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
-
-from segmentation.adapters.repository import SegmentationRepository
-from segmentation.domain.behaviour import PaymentBehaviour
-from segmentation.domain.rules import RiskProfile, decide
 
 
 async def profile_changed(tx: Transaction, received: Received[CustomerEnriched]) -> None:

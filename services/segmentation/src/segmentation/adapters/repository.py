@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from settle_shared.pg import Connection
-
 from segmentation.domain.behaviour import InvoiceOutcome
 from segmentation.domain.rules import RiskProfile, SegmentDecision
+from settle_shared.pg import Connection
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
-from settle_shared.problems import ProblemError
 
 from segmentation.adapters.repository import SegmentationRepository
 from segmentation.domain import rules
+from settle_shared.auth import CallerTenant
+from settle_shared.db import Database
+from settle_shared.problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["segments"])
 

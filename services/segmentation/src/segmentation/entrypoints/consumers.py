@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from segmentation import handlers
 from settle_shared.consumer import ConsumerSpec
 from settle_shared.db import Database
 from settle_shared.events.enrichment import CustomerEnriched
@@ -13,8 +14,6 @@ from settle_shared.events.topics import (
     PAYMENTS,
     SEGMENTATION_DEAD_LETTER,
 )
-
-from segmentation import handlers
 
 
 def consumers(db: Database) -> list[ConsumerSpec]:

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every check CI runs: lint, types, then all test tiers (unit, integration, stream, contract,
+# end-to-end, deploy) in one pytest session sharing one PostgreSQL and one Kafka.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+
+scripts/setup.sh
+say "ruff"
+uv run --frozen ruff check .
+uv run --frozen ruff format --check .
+say "mypy (strict)"
+uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests
+say "pytest: every tier"
+uv run --frozen pytest "$@"
