@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "test"})
 
 
@@ -71,11 +73,15 @@ class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     @model_validator(mode="after")
-    def _refuse_placeholder_api_keys(self) -> Self:
-        if self.settle_test_mode:
-            return self
-        for key in self.settle_api_keys:
-            refuse_placeholder("SETTLE_API_KEYS", key)
+    def _api_keys_are_real_and_name_valid_tenants(self) -> Self:
+        for tenant in self.settle_api_keys.values():
+            if not TENANT_PATTERN.fullmatch(tenant):
+                raise ValueError(
+                    f"SETTLE_API_KEYS maps a key to {tenant!r}, which is no valid tenant"
+                )
+        if not self.settle_test_mode:
+            for key in self.settle_api_keys:
+                refuse_placeholder("SETTLE_API_KEYS", key)
         return self
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from settle_shared.registry import EventPayload
+from settle_shared.settings import TENANT_PATTERN
 
 
 def _iana_zone(name: str) -> str:
@@ -20,7 +21,7 @@ def _iana_zone(name: str) -> str:
 
 TenantId = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+    StringConstraints(pattern=f"^{TENANT_PATTERN.pattern}$"),
     Field(description="Legal entity / company code the ERP invoices from", examples=["acme-nl"]),
 ]
 EntityId = Annotated[

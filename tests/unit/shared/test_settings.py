@@ -1,0 +1,36 @@
+import pytest
+from pydantic import ValidationError
+
+from settle_shared.settings import ServiceSettings
+
+
+def test_placeholder_api_keys_are_refused_outside_test_mode() -> None:
+    with pytest.raises(ValidationError, match="SETTLE_API_KEYS must be a real secret"):
+        ServiceSettings(settle_api_keys={"changeme": "acme-nl"})
+
+
+def test_test_mode_accepts_short_local_keys() -> None:
+    settings = ServiceSettings(settle_api_keys={"local": "acme-nl"}, settle_test_mode=True)
+    assert settings.settle_api_keys == {"local": "acme-nl"}
+
+
+def test_an_api_key_must_name_a_valid_tenant() -> None:
+    with pytest.raises(ValidationError, match="no valid tenant"):
+        ServiceSettings(
+            settle_api_keys={"a-long-enough-real-key": "acme:nl"}, settle_test_mode=True
+        )
+
+
+def test_sasl_without_credentials_is_refused() -> None:
+    with pytest.raises(ValidationError, match="KAFKA_SASL_MECHANISM"):
+        ServiceSettings(kafka_security_protocol="SASL_SSL")
+
+
+def test_settings_come_from_the_standard_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9092,kafka-1:9092")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db:5432/dunning?sslmode=require")
+    monkeypatch.setenv("PORT", "9000")
+    settings = ServiceSettings()
+    assert settings.kafka_bootstrap_servers == "kafka-0:9092,kafka-1:9092"
+    assert settings.database_url.endswith("sslmode=require")
+    assert settings.http_port == 9000
