@@ -1,0 +1,41 @@
+"""A dunning case: one open invoice of one customer, reminded under one policy until it closes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from settle_shared.events.dunning import CaseCloseReason
+from settle_shared.money import Money
+
+CaseStatus = Literal["open", "closed"]
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: UUID
+    tenant: str
+    customer_id: str
+    invoice_id: str
+    invoice_number: str
+    issue_date: date
+    due_date: date
+    amount: Money
+    open_amount: Money
+    payment_reference: str | None
+    policy: str
+    status: CaseStatus
+    close_reason: CaseCloseReason | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+    def why_not_remind(self) -> str | None:
+        """Why no reminder may go out for this case now, or None when one may.
+
+        Disputes, promises to pay and pauses become further reasons here.
+        """
+        if self.status == "closed":
+            return f"case closed ({self.close_reason})"
+        return None
