@@ -7,6 +7,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from settle_shared.problems import ProblemError
 
@@ -35,7 +36,18 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def caller_tenant(request: Request) -> str:
+_BEARER = HTTPBearer(auto_error=False, description="API key bound to one tenant")
+_API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The same API key, as a header"
+)
+
+
+def caller_tenant(
+    request: Request,
+    _bearer: Annotated[object, Depends(_BEARER)] = None,
+    _header: Annotated[object, Depends(_API_KEY_HEADER)] = None,
+) -> str:
+    """The tenant of the presented key. The two security dependencies document both ways."""
     keys: ApiKeys = request.app.state.api_keys
     key = _presented_key(request)
     tenant = keys.tenant_for(key) if key else None

@@ -16,7 +16,12 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from settle_shared.auth import ApiKeys
 from settle_shared.clock import ClockMovedBackwards, ShiftableClock
 from settle_shared.health import Health
-from settle_shared.problems import ProblemError, install_problem_handlers, problem_response
+from settle_shared.problems import (
+    COMMON_PROBLEMS,
+    ProblemError,
+    install_problem_handlers,
+    problem_response,
+)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -40,7 +45,7 @@ def create_app(
     if test_mode:
         app.include_router(_test_clock_router())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_PROBLEMS)
     return app
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Self
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-_ISO_4217 = frozenset(list_currencies())
+# Legal tender somewhere in 2026, per CLDR (through Babel): withdrawn codes such as DEM are refused.
+_CURRENCIES_IN_USE_SINCE = date(2026, 1, 1)
+ISO_4217_IN_USE = tuple(
+    sorted(
+        {
+            code
+            for territory in get_global("territory_currencies")
+            for code in get_territory_currencies(
+                territory, start_date=_CURRENCIES_IN_USE_SINCE, tender=True
+            )
+        }
+    )
+)
+_ISO_4217 = frozenset(ISO_4217_IN_USE)
 
 MinorUnits = Annotated[int, Strict()]
 
@@ -21,14 +36,17 @@ class Money(BaseModel):
         description="Integer amount in the currency's minor units, e.g. 12345 for EUR 123.45"
     )
     currency: str = Field(
-        description="ISO 4217 alphabetic code", pattern=r"^[A-Z]{3}$", examples=["EUR"]
+        description="ISO 4217 alphabetic code of a currency in use",
+        pattern=r"^[A-Z]{3}$",
+        examples=["EUR"],
+        json_schema_extra={"enum": list(ISO_4217_IN_USE)},
     )
 
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, code: str) -> str:
         if code not in _ISO_4217:
-            raise ValueError(f"{code} is not an ISO 4217 currency code")
+            raise ValueError(f"{code} is not the ISO 4217 code of a currency in use")
         return code
 
     @classmethod

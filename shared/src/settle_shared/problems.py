@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from settle_shared.errors import Problem
@@ -17,6 +18,33 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://settle.dev/problems/"
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    type: str = Field(description="URI identifying the problem type")
+    title: str
+    status: int
+    instance: str = Field(description="The request path")
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = Field(
+        default=None,
+        description="Every problem found: {location: JSON pointer, CSV line:column or XML path, "
+        "message}",
+    )
+
+
+def documented_problem(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a problem document, for a route's `responses=`."""
+    schema = ProblemDocument.model_json_schema()
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": schema}}}
+
+
+COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: documented_problem("No API key, or an unknown one"),
+    422: documented_problem("The request is not valid; every problem is listed with its location"),
+}
 
 
 class ProblemError(Exception):

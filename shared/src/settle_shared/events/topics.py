@@ -53,8 +53,15 @@ DUNNING_DEAD_LETTER = _dead_letter("dunning.deadletter.v1", "dunning")
 DELIVERY_STATUS = _topic("delivery.status.v1", "delivery", "Message delivery status changes.")
 DELIVERY_DEAD_LETTER = _dead_letter("delivery.deadletter.v1", "delivery")
 
-PAYMENTS = _topic(
-    "payments.v1", "payments", "Payments received and matched; invoices settled or partially paid."
+PAYMENTS = REGISTRY.topic(
+    Topic(
+        "payments.v1",
+        "payments",
+        6,
+        f"{CUSTOMER_KEY} once the payer is known; <tenant>:payment:<payment id> for a payment "
+        "received or unmatched (so 'received' and 'matched' may arrive in either order)",
+        "Payments received and matched; invoices settled or partially paid.",
+    )
 )
 PAYMENTS_DEAD_LETTER = _dead_letter("payments.deadletter.v1", "payments")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,18 +17,12 @@ from settle_shared.db import Database
 from settle_shared.errors import Problem
 from settle_shared.events.common import Channel, EntityId, LanguageTag
 from settle_shared.money import Money
-from settle_shared.problems import PROBLEM_JSON, ProblemError
+from settle_shared.problems import ProblemError, documented_problem
 
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
-
-INVALID_INPUT = _problem("The request is not valid; every problem is listed")
+INVALID_INPUT = documented_problem("The request is not valid; every problem is listed")
 router = APIRouter(
     prefix="/v1",
     tags=["messages"],
-    responses={401: _problem("No API key, or an unknown one")},
 )
 
 
@@ -118,7 +112,7 @@ class TemplateCatalogue(BaseModel):
 @router.get(
     "/messages/{message_id}",
     summary="A message: status, attempts, rendered subject",
-    responses={404: _problem("No such message for this tenant"), 422: INVALID_INPUT},
+    responses={404: documented_problem("No such message for this tenant"), 422: INVALID_INPUT},
 )
 async def message(message_id: UUID, tenant: CallerTenant, db: DatabaseDependency) -> MessageView:
     async with db.pool.acquire() as connection:
@@ -157,7 +151,7 @@ async def templates(tenant: CallerTenant, renderer: RendererDependency) -> Templ
 @router.post(
     "/templates/preview",
     summary="Render a template with sample values",
-    responses={422: _problem("The request is not valid, or names an unknown template")},
+    responses={422: documented_problem("The request is not valid, or names an unknown template")},
 )
 async def preview(
     body: PreviewRequest, tenant: CallerTenant, renderer: RendererDependency

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,17 +20,11 @@ from settle_shared.db import Database
 from settle_shared.events.common import Channel
 from settle_shared.events.dunning import CaseCloseReason, Recipient
 from settle_shared.money import Money
-from settle_shared.problems import PROBLEM_JSON, ProblemError
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
+from settle_shared.problems import ProblemError, documented_problem
 
 router = APIRouter(
     prefix="/v1",
     tags=["dunning"],
-    responses={401: _problem("No API key, or an unknown one")},
 )
 
 
@@ -130,8 +124,8 @@ class CaseDetail(BaseModel):
     "/cases",
     summary="The caller's dunning cases, oldest first, a page at a time",
     responses={
-        400: _problem("The cursor is not one this API handed out"),
-        422: _problem("A query parameter is not valid"),
+        400: documented_problem("The cursor is not one this API handed out"),
+        422: documented_problem("A query parameter is not valid"),
     },
 )
 async def list_cases(
@@ -153,8 +147,8 @@ async def list_cases(
     "/cases/{case_id}",
     summary="A case: its policy, steps and reminders sent",
     responses={
-        404: _problem("No such case for this tenant"),
-        422: _problem("The request is not valid"),
+        404: documented_problem("No such case for this tenant"),
+        422: documented_problem("The request is not valid"),
     },
 )
 async def case_detail(

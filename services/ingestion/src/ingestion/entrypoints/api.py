@@ -22,7 +22,7 @@ from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.common import CustomerMaster, EntityId, TenantId
 from settle_shared.events.erp import CUSTOMER_EXAMPLE, ErpCustomerUpserted, ErpInvoiceIssued
 from settle_shared.money import Money
-from settle_shared.problems import PROBLEM_JSON, ProblemError
+from settle_shared.problems import ProblemError, documented_problem
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -42,10 +42,6 @@ OPTIONAL_TENANT = Field(
 
 def _without_tenant(example: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in example.items() if name != "tenant"}
-
-
-def _problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
 
 
 class CustomerUpload(BaseModel):
@@ -154,7 +150,7 @@ class InvoiceReceipt(InvoiceView):
             "description": "A change (next revision), the same content again, or a stale version"
         },
         201: {"model": CustomerReceipt, "description": "First version of this customer"},
-        422: _problem_response("The record breaks the schema or a rule; every problem listed"),
+        422: documented_problem("The record breaks the schema or a rule; every problem listed"),
     },
 )
 async def put_customer(
@@ -180,7 +176,7 @@ async def put_customer(
 @router.get(
     "/customers/{customer_id}",
     summary="A customer as received, with its revision",
-    responses={404: _problem_response("No such customer for this tenant")},
+    responses={404: documented_problem("No such customer for this tenant")},
 )
 async def get_customer(
     customer_id: str, tenant: CallerTenant, db: DatabaseDependency
@@ -200,8 +196,8 @@ async def get_customer(
     responses={
         200: {"description": "The same invoice again: a harmless duplicate"},
         201: {"model": InvoiceReceipt, "description": "The invoice is issued"},
-        409: _problem_response("The invoice was already issued with different content"),
-        422: _problem_response("The invoice breaks the schema or a rule; every problem listed"),
+        409: documented_problem("The invoice was already issued with different content"),
+        422: documented_problem("The invoice breaks the schema or a rule; every problem listed"),
     },
 )
 async def put_invoice(
@@ -237,7 +233,7 @@ async def put_invoice(
 @router.get(
     "/invoices/{invoice_id}",
     summary="An invoice as received, with its revision and status",
-    responses={404: _problem_response("No such invoice for this tenant")},
+    responses={404: documented_problem("No such invoice for this tenant")},
 )
 async def get_invoice(invoice_id: str, tenant: CallerTenant, db: DatabaseDependency) -> InvoiceView:
     async with db.pool.acquire() as connection:

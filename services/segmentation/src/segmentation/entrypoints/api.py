@@ -12,7 +12,7 @@ from segmentation.adapters.repository import SegmentationRepository
 from segmentation.domain import rules
 from settle_shared.auth import CallerTenant
 from settle_shared.db import Database
-from settle_shared.problems import ProblemError
+from settle_shared.problems import ProblemError, documented_problem
 
 router = APIRouter(prefix="/v1", tags=["segments"])
 
@@ -45,7 +45,11 @@ class RuleSetView(BaseModel):
     thresholds: dict[str, float]
 
 
-@router.get("/customers/{customer_id}/segment", summary="A customer's segment and why")
+@router.get(
+    "/customers/{customer_id}/segment",
+    summary="A customer's segment and why",
+    responses={404: documented_problem("This customer has no segment yet, or is not yours")},
+)
 async def customer_segment(
     customer_id: str, tenant: CallerTenant, db: DatabaseDependency
 ) -> SegmentView:
