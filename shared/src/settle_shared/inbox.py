@@ -19,6 +19,15 @@ async def first_delivery(
     return inserted is True
 
 
+async def seen(connection: Connection, consumer: str, event_id: str) -> bool:
+    """Whether the consumer already processed the event: lets a handler skip slow work (an HTTP
+    call) on a redelivery before opening its transaction. `first_delivery` still decides."""
+    found = await connection.fetchval(
+        "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", consumer, event_id
+    )
+    return found is True
+
+
 async def prune(connection: Connection, retention_days: int) -> int:
     result: str = await connection.execute(
         "DELETE FROM inbox WHERE processed_at < now() - make_interval(days => $1)", retention_days

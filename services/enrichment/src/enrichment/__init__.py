@@ -1,0 +1,1 @@
+"""Enrichment: customer profiles with a credit bureau's assessment, credit limits and exposure."""

@@ -1,0 +1,185 @@
+"""Enrichment's tables, read and written inside the caller's transaction (or on a plain connection
+for reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from enrichment.domain.credit import Company
+from enrichment.domain.exposure import OpenItem
+from enrichment.domain.profile import CustomerProfile
+from settle_shared import inbox
+from settle_shared.events.common import CustomerMaster
+from settle_shared.events.enrichment import CreditAssessment
+from settle_shared.money import Money
+from settle_shared.pg import Connection
+
+
+class EnrichmentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def lock_customer(self, tenant: str, customer_id: str) -> None:
+        """Serialise changes to one customer: its events arrive on several topics (and consumers),
+        and the HTTP routes change it too."""
+        await self._connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{customer_id}"
+        )
+
+    async def already_handled(self, consumer: str, event_id: str) -> bool:
+        """Whether the inbox holds the event: lets a redelivery skip the bureau call."""
+        return await inbox.seen(self._connection, consumer, event_id)
+
+    async def profile(self, tenant: str, customer_id: str) -> CustomerProfile | None:
+        row = await self._connection.fetchrow(
+            """SELECT master, master_revision, credit, manual_limit_minor, manual_limit_currency,
+                      revision, enriched_at
+               FROM customer_profiles WHERE tenant = $1 AND customer_id = $2""",
+            tenant,
+            customer_id,
+        )
+        return _profile(tenant, customer_id, row) if row else None
+
+    async def save_profile(self, profile: CustomerProfile) -> None:
+        limit = profile.manual_limit
+        await self._connection.execute(
+            """INSERT INTO customer_profiles AS p
+                   (tenant, customer_id, master, master_revision, credit, manual_limit_minor,
+                    manual_limit_currency, revision, enriched_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (tenant, customer_id) DO UPDATE SET
+                   master = EXCLUDED.master, master_revision = EXCLUDED.master_revision,
+                   credit = EXCLUDED.credit, manual_limit_minor = EXCLUDED.manual_limit_minor,
+                   manual_limit_currency = EXCLUDED.manual_limit_currency,
+                   revision = EXCLUDED.revision, enriched_at = EXCLUDED.enriched_at""",
+            profile.tenant,
+            profile.customer_id,
+            profile.master.model_dump(mode="json"),
+            profile.master_revision,
+            profile.credit.model_dump(mode="json"),
+            limit.amount_minor if limit else None,
+            limit.currency if limit else None,
+            profile.revision,
+            profile.enriched_at,
+        )
+
+    async def cached_assessment(self, tenant: str, company: Company) -> CreditAssessment | None:
+        stored = await self._connection.fetchval(
+            """SELECT assessment FROM bureau_reports
+               WHERE tenant = $1 AND country = $2 AND registration_number = $3""",
+            tenant,
+            company.country,
+            company.registration_number,
+        )
+        return CreditAssessment.model_validate(stored) if stored is not None else None
+
+    async def cache_assessment(
+        self, tenant: str, company: Company, assessment: CreditAssessment
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO bureau_reports
+                   (tenant, country, registration_number, assessment, fetched_at)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (tenant, country, registration_number) DO UPDATE SET
+                   assessment = EXCLUDED.assessment, fetched_at = EXCLUDED.fetched_at""",
+            tenant,
+            company.country,
+            company.registration_number,
+            assessment.model_dump(mode="json"),
+            assessment.fetched_at,
+        )
+
+    async def record_invoice(
+        self, tenant: str, customer_id: str, invoice_id: str, amount: Money, revision: int
+    ) -> None:
+        """Store the invoice's amount unless a newer revision of it is already stored."""
+        await self._connection.execute(
+            """INSERT INTO open_items AS o
+                   (tenant, invoice_id, customer_id, currency, amount_minor, invoice_revision)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET
+                   currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor,
+                   invoice_revision = EXCLUDED.invoice_revision
+               WHERE o.invoice_revision IS NULL OR o.invoice_revision < EXCLUDED.invoice_revision""",
+            tenant,
+            invoice_id,
+            customer_id,
+            amount.currency,
+            amount.amount_minor,
+            revision,
+        )
+
+    async def record_settlement(
+        self, tenant: str, customer_id: str, invoice_id: str, currency: str
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO open_items (tenant, invoice_id, customer_id, currency, settled)
+               VALUES ($1, $2, $3, $4, true)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET settled = true""",
+            tenant,
+            invoice_id,
+            customer_id,
+            currency,
+        )
+
+    async def record_partial_payment(
+        self, tenant: str, customer_id: str, invoice_id: str, open_amount: Money
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO open_items (tenant, invoice_id, customer_id, currency, remaining_minor)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET
+                   remaining_minor = EXCLUDED.remaining_minor""",
+            tenant,
+            invoice_id,
+            customer_id,
+            open_amount.currency,
+            open_amount.amount_minor,
+        )
+
+    async def open_items(self, tenant: str, customer_id: str) -> list[OpenItem]:
+        rows = await self._connection.fetch(
+            """SELECT invoice_id, currency, amount_minor, remaining_minor, settled
+               FROM open_items WHERE tenant = $1 AND customer_id = $2 ORDER BY recorded""",
+            tenant,
+            customer_id,
+        )
+        return [OpenItem(**dict(row)) for row in rows]
+
+    async def over_limit(self, tenant: str, customer_id: str) -> bool:
+        over = await self._connection.fetchval(
+            "SELECT over_limit FROM credit_watch WHERE tenant = $1 AND customer_id = $2",
+            tenant,
+            customer_id,
+        )
+        return over is True
+
+    async def set_over_limit(
+        self, tenant: str, customer_id: str, over_limit: bool, at: datetime
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO credit_watch (tenant, customer_id, over_limit, changed_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (tenant, customer_id) DO UPDATE SET
+                   over_limit = EXCLUDED.over_limit, changed_at = EXCLUDED.changed_at""",
+            tenant,
+            customer_id,
+            over_limit,
+            at,
+        )
+
+
+def _profile(tenant: str, customer_id: str, row: asyncpg.Record) -> CustomerProfile:
+    currency = row["manual_limit_currency"]
+    return CustomerProfile(
+        tenant=tenant,
+        customer_id=customer_id,
+        master=CustomerMaster.model_validate(row["master"]),
+        master_revision=row["master_revision"],
+        credit=CreditAssessment.model_validate(row["credit"]),
+        manual_limit=Money.of(row["manual_limit_minor"], currency) if currency else None,
+        revision=row["revision"],
+        enriched_at=row["enriched_at"],
+    )

@@ -1,0 +1,28 @@
+"""Which topics enrichment reads, and which handler each event type goes to."""
+
+from __future__ import annotations
+
+from enrichment import handlers
+from enrichment.handlers import CustomerEnrichment
+from settle_shared.consumer import ConsumerSpec
+from settle_shared.db import Database
+from settle_shared.events.ingestion import CustomerUpserted, InvoiceIssued
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
+from settle_shared.events.topics import CUSTOMERS, ENRICHMENT_DEAD_LETTER, INVOICES, PAYMENTS
+
+
+def consumers(db: Database, enrichment: CustomerEnrichment) -> list[ConsumerSpec]:
+    return [
+        ConsumerSpec(
+            name="enrichment",
+            topics=(CUSTOMERS.name, INVOICES.name, PAYMENTS.name),
+            handlers={
+                # Idempotent inside: it asks the bureau first, then runs db.idempotent itself.
+                CustomerUpserted: enrichment.customer_upserted,
+                InvoiceIssued: db.idempotent(handlers.invoice_issued),
+                InvoiceSettled: db.idempotent(handlers.invoice_settled),
+                InvoicePartiallyPaid: db.idempotent(handlers.invoice_partially_paid),
+            },
+            dead_letter_topic=ENRICHMENT_DEAD_LETTER.name,
+        )
+    ]
