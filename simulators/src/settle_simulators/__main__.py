@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 
 from settle_simulators.bureau import BureauSimulator
+from settle_simulators.serving import serve_until_signalled
 from settle_simulators.smtp_sink import SmtpSink
 
 
@@ -29,23 +28,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     bureau = BureauSimulator(args.bureau_api_key, args.host, args.bureau_port)
     sink = SmtpSink(args.host, args.smtp_port, args.mail_api_port, args.maildir)
-    asyncio.run(_serve_until_signalled(bureau, sink))
-
-
-async def _serve_until_signalled(bureau: BureauSimulator, sink: SmtpSink) -> None:
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stopping.set)
-    async with AsyncExitStack() as running:
-        await running.enter_async_context(bureau)
-        await running.enter_async_context(sink)
-        print(f"credit bureau at {bureau.url}", flush=True)
-        print(
-            f"SMTP sink on {sink.host}:{sink.smtp_port}, mail at {sink.http_url}/messages",
-            flush=True,
-        )
-        await stopping.wait()
+    banner = [
+        f"credit bureau at http://{args.host}:{args.bureau_port}",
+        f"SMTP sink on {args.host}:{args.smtp_port}, mail at http://{args.host}:{args.mail_api_port}/messages",
+    ]
+    asyncio.run(serve_until_signalled([bureau, sink], banner))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import hashlib
 import hmac
-import signal
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal
@@ -32,7 +31,7 @@ from pydantic import BaseModel
 
 from settle_shared.clock import Clock, SystemClock
 from settle_shared.money import Money, currency_exponent
-from settle_simulators.serving import BackgroundServer
+from settle_simulators.serving import BackgroundServer, serve_until_signalled
 
 UNKNOWN_SUFFIX = "0000"
 PROBLEM_JSON = "application/problem+json"
@@ -211,17 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
     bureau = BureauSimulator(args.api_key, args.host, args.port, args.fail_first, args.latency)
-    asyncio.run(_serve(bureau))
-
-
-async def _serve(bureau: BureauSimulator) -> None:
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stopping.set)
-    async with bureau:
-        print(f"credit bureau at {bureau.url}", flush=True)
-        await stopping.wait()
+    asyncio.run(serve_until_signalled([bureau], [f"credit bureau at {args.host}:{args.port}"]))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -45,3 +49,19 @@ class BackgroundServer:
 
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
+
+
+async def serve_until_signalled(
+    servers: Sequence[AbstractAsyncContextManager[Any]], banner: Sequence[str] = ()
+) -> None:
+    """Run the servers until SIGINT or SIGTERM, then stop them in reverse order."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    async with AsyncExitStack() as running:
+        for server in servers:
+            await running.enter_async_context(server)
+        for line in banner:
+            print(line, flush=True)
+        await stopping.wait()
