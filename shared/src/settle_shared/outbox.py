@@ -26,6 +26,7 @@ from settle_shared.tracing import current_trace_headers
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "settle_outbox"
+STANDBY = "standing by for the relay lock"
 _RELAY_LOCK_KEY = 0x0B7B0C
 
 
@@ -71,6 +72,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
+        standby_poll_seconds: float = 2.0,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
@@ -78,11 +80,11 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._max_backoff = max_backoff_seconds
+        self._standby_poll_seconds = standby_poll_seconds
 
     async def run(self) -> None:
         async with self._pool.acquire() as leader_connection:
-            self._heartbeat.beat("waiting for the relay lock")
-            await leader_connection.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK_KEY)
+            await self._become_leader(leader_connection)
             wake = asyncio.Event()
 
             def notified(*_: object) -> None:
@@ -95,6 +97,12 @@ class OutboxRelay:
             finally:
                 await self._publisher.stop()
                 await leader_connection.remove_listener(NOTIFY_CHANNEL, notified)
+
+    async def _become_leader(self, connection: Connection) -> None:
+        """Wait for the relay lock, beating as a standby so a second replica stays ready."""
+        while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY):
+            self._heartbeat.beat(STANDBY)
+            await asyncio.sleep(self._standby_poll_seconds)
 
     async def _relay_forever(self, wake: asyncio.Event) -> None:
         failures = 0

@@ -102,11 +102,14 @@ class ServiceDefinition(Generic[S]):
 
 def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) -> None:
     args = _parse_arguments(definition, argv)
+    if args.role == "migrate":
+        # Only the database matters here, so an init container needs no other secret.
+        database_only = ServiceSettings()
+        configure_logging(definition.name, database_only.log_level)
+        asyncio.run(run_migrations(definition, database_only))
+        return
     settings = definition.settings_type()
     configure_logging(definition.name, settings.log_level)
-    if args.role == "migrate":
-        asyncio.run(run_migrations(definition, settings))
-        return
     configure_telemetry(definition.name)
     app = build_app(definition, settings, args.role)
     host = args.host or settings.http_host

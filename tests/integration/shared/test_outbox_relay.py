@@ -14,7 +14,7 @@ from settle_shared.events.segmentation import CustomerSegmented
 from settle_shared.events.topics import CUSTOMERS_SEGMENTED
 from settle_shared.health import Heartbeat
 from settle_shared.messaging import OutgoingRecord
-from settle_shared.outbox import OutboxRelay, OutboxWriter, prune_published
+from settle_shared.outbox import STANDBY, OutboxRelay, OutboxWriter, prune_published
 from settle_shared.testing.memory_broker import InMemoryBroker, InMemoryPublisher
 from settle_shared.testing.waiting import eventually
 
@@ -132,11 +132,18 @@ async def test_only_one_relay_publishes_while_another_stands_by(
     )
     await asyncio.sleep(0.3)
     standby = asyncio.create_task(
-        OutboxRelay(pool, InMemoryPublisher(broker), standby_heartbeat, poll_seconds=0.1).run()
+        OutboxRelay(
+            pool,
+            InMemoryPublisher(broker),
+            standby_heartbeat,
+            poll_seconds=0.1,
+            standby_poll_seconds=0.1,
+        ).run()
     )
     await asyncio.sleep(0.3)
     assert leader_heartbeat.state == "running"
-    assert standby_heartbeat.state == "waiting for the relay lock"
+    assert standby_heartbeat.state == STANDBY
+    assert standby_heartbeat.problem() is None
 
     leader.cancel()
     await asyncio.gather(leader, return_exceptions=True)
