@@ -1,0 +1,45 @@
+"""Builds payments from its settings and the infrastructure it is given (real or fake)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from payments.entrypoints import api
+from payments.entrypoints.consumers import consumers
+from settle_shared.db import Database
+from settle_shared.events.topics import CUSTOMERS, ERP_PAYMENTS, INVOICES
+from settle_shared.runtime import Infrastructure, ServiceDefinition, Wiring
+from settle_shared.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    pass
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the HTTP routes reach through `request.app.state.service`."""
+
+    db: Database
+
+
+async def bootstrap(settings: PaymentsSettings, infrastructure: Infrastructure) -> Wiring:
+    return Wiring(
+        state=Components(infrastructure.db),
+        consumers=consumers(infrastructure.db),
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="payments",
+    description=(
+        "Reads bank statements, matches payments to open invoices with evidence, and says which "
+        "invoices are settled or partially paid."
+    ),
+    package="payments",
+    settings_type=PaymentsSettings,
+    routers=[api.router],
+    bootstrap=bootstrap,
+    consumes=[INVOICES, CUSTOMERS, ERP_PAYMENTS],
+    max_body_bytes=api.MAX_STATEMENT_BYTES,
+)

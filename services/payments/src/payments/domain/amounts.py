@@ -1,0 +1,54 @@
+"""Amounts as banks write them (decimal text) turned into Money exactly, and back for people."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from settle_shared.money import Money, currency_exponent
+
+# ISO 20022 amounts: a non-negative xs:decimal with at most 18 digits in all.
+_DECIMAL = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?$")
+MAX_DIGITS = 18
+
+
+class AmountError(ValueError):
+    pass
+
+
+def money_from_text(text: str, currency: str) -> Money:
+    """'1234.5' EUR -> 123450 cents. Refuses signs, exponents and more decimals than the
+    currency has (a trailing zero beyond them is fine: '105.750' EUR is 10575 cents)."""
+    return Money.of(minor_units(text, currency), currency)
+
+
+def minor_units(text: str, currency: str) -> int:
+    stripped = text.strip()
+    found = _DECIMAL.match(stripped)
+    if found is None:
+        raise AmountError(f"{text!r} is not a plain decimal amount")
+    digits = found["whole"] + (found["fraction"] or "")
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        raise AmountError(f"{stripped} has more than {MAX_DIGITS} digits")
+    exponent = currency_exponent(_known(currency))
+    scaled = Decimal(stripped).scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise AmountError(f"{currency} {stripped} has more decimals than {currency}'s {exponent}")
+    return int(scaled)
+
+
+def display(money: Money) -> str:
+    """'EUR 1234.50': for evidence and error messages, not for invoices."""
+    exponent = money.exponent
+    value = Decimal(money.amount_minor).scaleb(-exponent)
+    return f"{money.currency} {value:.{exponent}f}"
+
+
+def _known(currency: str) -> str:
+    try:
+        Money.of(0, currency)
+    except ValidationError as error:
+        raise AmountError(f"{currency!r} is not an ISO 4217 currency code") from error
+    return currency

@@ -1,0 +1,106 @@
+"""What each entry of a statement means for receivables: which entries are payments to match,
+how an entry is recognised when an overlapping statement reports it again, and the payment
+lines a (batched) credit entry holds."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from payments.domain.identity import digest
+from payments.domain.statement import CreditorReference, Entry, Party
+from settle_shared.money import Money
+
+EntryKind = Literal["credit", "debit", "reversal", "not_booked"]
+_PAYMENT_IDS = uuid.UUID("6f1d3c0e-2b7a-5c8e-9a41-0c3e5b7d9f12")
+
+
+def kind_of(entry: Entry) -> EntryKind:
+    """Only booked credits that reverse nothing are payments; the rest is recorded, not matched."""
+    if not entry.booked:
+        return "not_booked"
+    if entry.reversal:
+        return "reversal"
+    return entry.direction
+
+
+class EntryKeys:
+    """Names each booked entry of one statement the same way any statement reporting it will:
+    by the bank's reference for it (with its date, direction and amount, in case a bank reuses
+    references), else by its content. Identical entries within one statement stay apart by their
+    rank (#2, #3...), so a payer who pays the same amount twice in a day is credited twice."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[str] = Counter()
+
+    def key(self, entry: Entry) -> str:
+        if entry.account_servicer_reference:
+            base = (
+                f"ref:{entry.account_servicer_reference}|{entry.booking_date}"
+                f"|{entry.direction}|{entry.amount.amount_minor}{entry.amount.currency}"
+            )
+        else:
+            base = f"sha256:{digest(entry)}"
+        self._seen[base] += 1
+        rank = self._seen[base]
+        return base if rank == 1 else f"{base}#{rank}"
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One credit transfer inside a booked credit entry (a batch holds several)."""
+
+    index: int
+    amount: Money
+    payer: Party | None
+    remittance: tuple[str, ...]
+    references: tuple[CreditorReference, ...]
+    referred_documents: tuple[str, ...]
+    end_to_end_id: str | None
+    bank_reference: str | None
+
+
+def payment_lines(entry: Entry) -> list[PaymentLine]:
+    """The payments of a credit entry. A batch's transactions carry their own amounts (the file
+    checks make sure of it); a single transaction without one is the whole entry."""
+    if not entry.transactions:
+        return [
+            PaymentLine(1, entry.amount, None, (), (), (), None, entry.account_servicer_reference)
+        ]
+    single = len(entry.transactions) == 1
+    return [
+        PaymentLine(
+            index=tx.number,
+            amount=entry.amount if single or tx.amount is None else tx.amount,
+            payer=tx.debtor,
+            remittance=tx.remittance_lines,
+            references=tx.creditor_references,
+            referred_documents=tx.referred_documents,
+            end_to_end_id=tx.end_to_end_id,
+            bank_reference=tx.account_servicer_reference or entry.account_servicer_reference,
+        )
+        for tx in entry.transactions
+        if (tx.direction or entry.direction) == "credit"
+    ]
+
+
+def payment_id(tenant: str, account: str, entry_key: str, line: int) -> str:
+    """The same payment line of the same booked entry always gets the same id."""
+    return str(uuid.uuid5(_PAYMENT_IDS, f"{tenant}\n{account}\n{entry_key}\n{line}"))
+
+
+def account_id(party: Party | None) -> str | None:
+    """The payer's account: a valid IBAN in its compact form, else the account id as stated."""
+    if party is None:
+        return None
+    if party.iban:
+        try:
+            return str(IBAN(party.iban).compact)
+        except SchwiftyException:
+            return party.iban
+    return party.other_id

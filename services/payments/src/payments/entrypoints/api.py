@@ -1,0 +1,281 @@
+"""Payments' HTTP API: bank statement upload, a payment with its match evidence, the work queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from tempfile import SpooledTemporaryFile
+from typing import IO, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from payments import handlers
+from payments.adapters.statements import PaymentRecord, StatementRepository
+from payments.domain.statement import StatementRejected
+from settle_shared.auth import CallerTenant
+from settle_shared.db import Database
+from settle_shared.money import Money
+from settle_shared.problems import ProblemError, documented_problem
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+MAX_STATEMENT_BYTES = 200 * 1024 * 1024
+XML_MEDIA_TYPES = ("application/xml", "text/xml")
+_SPOOLED_IN_MEMORY_BYTES = 8 * 1024 * 1024
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.service.db
+    return db
+
+
+DatabaseDependency = Annotated[Database, Depends(database)]
+
+
+class StatementImportView(BaseModel):
+    statement_id: str
+    account: str
+    status: Literal["imported", "already_imported"]
+    entries: int
+    credits: int
+    debits: int
+    reversals: int
+    not_booked: int
+    already_booked: int
+    payments: int
+    matched: int
+    unmatched: int
+
+
+class ImportView(BaseModel):
+    status: Literal["imported", "already_imported"]
+    statements: list[StatementImportView]
+    entries: int
+    payments: int
+    matched: int
+    unmatched: int
+
+
+class EvidenceView(BaseModel):
+    signals: list[str]
+    rejected: list[str]
+
+
+class ReferenceView(BaseModel):
+    value: str
+    code: str | None
+    issuer: str | None
+    scheme: str | None
+    valid: bool
+
+
+class AllocationView(BaseModel):
+    invoice_id: str
+    invoice_number: str
+    amount: Money
+
+
+class SuggestionView(BaseModel):
+    customer_id: str
+    invoice_id: str
+    invoice_number: str
+    score: float
+    reason: str
+
+
+class PaymentView(BaseModel):
+    payment_id: str
+    source: str
+    status: Literal["matched", "unmatched"]
+    amount: Money
+    booked_on: date
+    value_date: date | None
+    payer_name: str | None
+    payer_account: str | None
+    remittance: list[str]
+    structured_references: list[ReferenceView]
+    end_to_end_id: str | None
+    bank_reference: str | None
+    account: str | None
+    statement_id: str | None
+    received_at: datetime
+    reason: str | None
+    evidence: EvidenceView
+    allocations: list[AllocationView]
+    suggestions: list[SuggestionView]
+
+
+class WorkQueueView(BaseModel):
+    items: list[PaymentView]
+    next_after: int | None
+
+
+_STATEMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "An ISO 20022 camt.053 file (001.02, .03, .04 or .08)",
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in XML_MEDIA_TYPES
+        },
+    }
+}
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    summary="Upload a camt.053 bank statement file",
+    description=(
+        "The whole file is checked first (well-formed, supported version, balances and batch "
+        "totals adding up); a file that fails is rejected whole with every problem found. Then "
+        "each statement is imported in its own transaction: 201 when something was new, 200 "
+        "when every statement had been imported before with the same content."
+    ),
+    openapi_extra=_STATEMENT_BODY,
+    responses={
+        200: {"model": ImportView, "description": "Every statement was imported before"},
+        409: documented_problem("A statement of the file was imported before with other content"),
+        413: documented_problem("The file is larger than the limit"),
+        415: documented_problem("The body is not XML"),
+        422: documented_problem(
+            "The file was rejected whole (unreadable, unsupported, or not adding up); "
+            "every problem found is listed with its XML path"
+        ),
+    },
+)
+async def upload_statements(
+    request: Request, response: Response, tenant: CallerTenant, db: DatabaseDependency
+) -> ImportView:
+    _require_xml(request)
+    with SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY_BYTES) as body:
+        await _spool(request, body)
+        body.seek(0)
+        try:
+            report = await handlers.import_statements(db, tenant, body)
+        except StatementRejected as rejected:
+            raise ProblemError(
+                422, rejected.slug, rejected.title, rejected.reason, rejected.problems
+            ) from rejected
+        except handlers.StatementConflict as conflict:
+            raise ProblemError(
+                409, "statement-conflict", "Statement imported before", str(conflict)
+            ) from conflict
+    response.status_code = 201 if report.imported else 200
+    return _import_view(report)
+
+
+@router.get(
+    "/payments/{payment_id}",
+    summary="A payment, with what matching decided and why",
+    responses={404: documented_problem("No such payment, or not yours")},
+)
+async def payment(payment_id: str, tenant: CallerTenant, db: DatabaseDependency) -> PaymentView:
+    async with db.pool.acquire() as connection:
+        store = StatementRepository(connection)
+        record = await store.payment(tenant, payment_id)
+        if record is None:
+            raise ProblemError(404, "not-found", "No such payment", f"payment {payment_id}")
+        return await _payment_view(store, tenant, record)
+
+
+@router.get("/unmatched", summary="The work queue: payments waiting for a person, oldest first")
+async def unmatched(
+    tenant: CallerTenant,
+    db: DatabaseDependency,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[int, Query(ge=0, description="next_after of the previous page")] = 0,
+) -> WorkQueueView:
+    async with db.pool.acquire() as connection:
+        store = StatementRepository(connection)
+        page = await store.unmatched(tenant, after, limit)
+        items = [await _payment_view(store, tenant, record) for _, record in page]
+    return WorkQueueView(items=items, next_after=page[-1][0] if len(page) == limit else None)
+
+
+def _require_xml(request: Request) -> None:
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type not in XML_MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Send the statement as XML",
+            f"Content-Type {declared or '(none)'}; expected {' or '.join(XML_MEDIA_TYPES)}",
+        )
+
+
+async def _spool(request: Request, body: IO[bytes]) -> None:
+    """Copy the body aside (to disk beyond a few MB), refusing more than the limit even when
+    no Content-Length announced it."""
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > MAX_STATEMENT_BYTES:
+            raise ProblemError(
+                413,
+                "payload-too-large",
+                "Request body too large",
+                f"more than {MAX_STATEMENT_BYTES} bytes; the limit is {MAX_STATEMENT_BYTES} bytes",
+            )
+        body.write(chunk)
+
+
+def _import_view(report: handlers.ImportReport) -> ImportView:
+    statements = [
+        StatementImportView(
+            statement_id=item.statement_id,
+            account=item.account,
+            status=item.status,
+            entries=item.entries,
+            credits=item.counts["credit"],
+            debits=item.counts["debit"],
+            reversals=item.counts["reversal"],
+            not_booked=item.counts["not_booked"],
+            already_booked=item.counts["already_booked"],
+            payments=item.counts["payments"],
+            matched=item.counts["matched"],
+            unmatched=item.counts["unmatched"],
+        )
+        for item in report.statements
+    ]
+    return ImportView(
+        status="imported" if report.imported else "already_imported",
+        statements=statements,
+        entries=sum(s.entries for s in statements),
+        payments=sum(s.payments for s in statements),
+        matched=sum(s.matched for s in statements),
+        unmatched=sum(s.unmatched for s in statements),
+    )
+
+
+async def _payment_view(
+    store: StatementRepository, tenant: str, record: PaymentRecord
+) -> PaymentView:
+    allocations = await store.allocations(tenant, record.payment_id)
+    return PaymentView(
+        payment_id=record.payment_id,
+        source=record.source,
+        status=record.status,
+        amount=record.amount,
+        booked_on=record.booked_on,
+        value_date=record.value_date,
+        payer_name=record.payer_name,
+        payer_account=record.payer_account,
+        remittance=record.remittance,
+        structured_references=[ReferenceView(**reference) for reference in record.references],
+        end_to_end_id=record.end_to_end_id,
+        bank_reference=record.bank_reference,
+        account=record.account,
+        statement_id=record.statement_id,
+        received_at=record.received_at,
+        reason=record.reason,
+        evidence=EvidenceView(**record.evidence),
+        allocations=[
+            AllocationView(
+                invoice_id=a.invoice_id, invoice_number=a.invoice_number, amount=a.amount
+            )
+            for a in allocations
+        ],
+        suggestions=[SuggestionView(**suggestion) for suggestion in record.suggestions],
+    )
