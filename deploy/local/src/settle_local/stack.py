@@ -138,13 +138,14 @@ class Stack:
             if response.status_code != 200:
                 raise InfrastructureError(f"{name} refused the clock move: {response.text}")
 
-    def resident_memory_mb(self) -> dict[str, float]:
-        """Resident memory per component; PostgreSQL counts all its backends."""
-        usage = {name: _rss_mb(running.process.pid) for name, running in self._processes.items()}
+    def memory_mb(self) -> dict[str, float]:
+        """Proportional set size per component (shared pages split between the processes sharing
+        them, so PostgreSQL's backends and shared buffers are not counted once per backend)."""
+        usage = {name: _pss_mb(running.process.pid) for name, running in self._processes.items()}
         for name in ("kafka", "postgres"):
             pid = self.components[name].pid
             if pid is not None:
-                usage[name] = _rss_mb(pid, include_children=name == "postgres")
+                usage[name] = _pss_mb(pid, include_children=name == "postgres")
         return usage
 
     async def _start_postgres(self) -> None:
@@ -284,17 +285,17 @@ class Stack:
         (self.run_dir / "stack.json").write_text(json.dumps(state, indent=2))
 
 
-def _rss_mb(pid: int, include_children: bool = False) -> float:
+def _pss_mb(pid: int, include_children: bool = False) -> float:
     pids = [pid, *(_children(pid) if include_children else [])]
-    return sum(_vm_rss_kb(p) for p in pids) / 1024
+    return sum(_pss_kb(p) for p in pids) / 1024
 
 
-def _vm_rss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
         return 0
     return 0
 
