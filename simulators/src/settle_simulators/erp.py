@@ -99,9 +99,10 @@ def customer(
     slug = "".join(ch for ch in surname.lower() if ch.isascii() and ch.isalnum()) or "firma"
     domain = f"{slug}-{customer_id.lower()}.example"
     phone = f"+{rng.choice(['31', '32', '49', '33'])}6{rng.randrange(10_000_000, 99_999_999)}"
-    registration = (
-        f"{rng.randrange(1000, 9999)}{rng.choice(['0000', str(rng.randrange(1000, 9999))])}"
-    )
+    # About one company in ten is unknown to the bureau simulator (numbers ending in 0000).
+    unknown_to_the_bureau = rng.random() < 0.1
+    suffix = "0000" if unknown_to_the_bureau else str(rng.randrange(1001, 9999))
+    registration = f"{rng.randrange(1000, 9999)}{suffix}"
     return ErpCustomerUpserted(
         tenant=tenant,
         customer_id=customer_id,

@@ -55,6 +55,6 @@ class LiveStatus:
         self._components[component.name] = component
         if self._live is not None:
             self._live.update(component_table(self._components), refresh=True)
-        elif component.state in ("ready", "failed"):
+        elif component.state == "failed" or (component.state == "ready" and component.address):
             took = f" in {component.started_in:.1f}s" if component.started_in is not None else ""
             self._console.print(f"{component.name}: {component.state}{took} {component.address}")
