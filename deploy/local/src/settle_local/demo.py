@@ -51,7 +51,7 @@ async def run_demo(stack: Stack, console: Console, options: DemoOptions) -> Path
         TopicRecorder(stack.kafka.bootstrap_servers, topics) as recorder,
         SettledProbe(stack) as probe,
     ):
-        ledger = Ledger(recorder)
+        ledger = Ledger(recorder.seen)
         with console.status(
             f"the ERP publishes {len(everything.customers)} customers and {len(everything.invoices)} invoices"
         ):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from settle_shared.testing.topic_recorder import Seen, TopicRecorder
+from settle_shared.testing.topic_recorder import Seen
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,15 @@ class Snapshot:
 
 
 class Ledger:
-    def __init__(self, recorder: TopicRecorder) -> None:
-        self._recorder = recorder
+    def __init__(self, seen: Sequence[Seen]) -> None:
+        """`seen` is read on every question, so a recorder's growing list keeps it current."""
+        self._seen = seen
 
     def of(self, ce_type: str) -> list[Seen]:
-        return self._recorder.of_type(ce_type)
+        return [seen for seen in self._seen if seen.ce_type == ce_type]
 
     def on(self, topic: str) -> list[Seen]:
-        return self._recorder.on(topic)
+        return [seen for seen in self._seen if seen.topic == topic]
 
     def count(self, ce_type: str) -> int:
         return len(self.of(ce_type))
@@ -38,7 +40,7 @@ class Ledger:
             s.data()["invoice_id"]: s.data()["amount"]["amount_minor"]
             for s in self.of("settle.invoice.issued.v1")
         }
-        for seen in self._recorder.seen:
+        for seen in self._seen:
             if seen.ce_type == "settle.invoice.partially-paid.v1":
                 balances[seen.data()["invoice_id"]] = seen.data()["open_amount"]["amount_minor"]
             elif seen.ce_type == "settle.invoice.settled.v1":

@@ -19,3 +19,13 @@ def free_ports(count: int) -> list[int]:
         for sock in sockets:
             sock.bind((LOOPBACK, 0))
         return [sock.getsockname()[1] for sock in sockets]
+
+
+def preferred_port(port: int) -> int:
+    """`port` if it is free now, else any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return free_port()
+    return port

@@ -20,7 +20,7 @@ import httpx
 
 from settle_local.kafka import Kafka, create_topics, kafka_from_env
 from settle_local.paths import repo_root
-from settle_local.ports import LOOPBACK, free_port
+from settle_local.ports import LOOPBACK, free_port, preferred_port
 from settle_local.postgres import Postgres, postgres_from_env
 from settle_local.processes import InfrastructureError, ServerProcess, log_tail
 from settle_shared.events import REGISTRY
@@ -196,7 +196,7 @@ class Stack:
         )
 
     async def _start_service(self, name: str) -> None:
-        port = FIXED_PORTS[name] if self.fixed_ports else free_port()
+        port = preferred_port(FIXED_PORTS[name]) if self.fixed_ports else free_port()
         url = f"http://{LOOPBACK}:{port}"
 
         async def start() -> None:
