@@ -15,6 +15,10 @@ lint:
 	uv run --frozen ruff format --check .
 	uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests
 
+bench:       ## Measure (JSON in bench/results/)
+	scripts/setup.sh
+	uv run --frozen python -m settle_local.bench
+
 contracts:   ## Regenerate contracts/ from the code
 	uv run --frozen python -m settle_local.contracts
 
