@@ -15,7 +15,7 @@ from delivery.entrypoints import api
 from delivery.entrypoints.consumers import consumers
 from delivery.entrypoints.dispatcher import Dispatcher, DispatchPolicy
 from settle_shared.db import Database
-from settle_shared.events.topics import DUNNING_ACTIONS
+from settle_shared.events.topics import DUNNING_ACTIONS, DUNNING_CASES
 from settle_shared.runtime import BackgroundLoop, Infrastructure, ServiceDefinition, Wiring
 from settle_shared.settings import ServiceSettings, refuse_placeholder
 
@@ -103,5 +103,5 @@ SERVICE = ServiceDefinition(
     settings_type=DeliverySettings,
     routers=[api.router],
     bootstrap=bootstrap,
-    consumes=[DUNNING_ACTIONS],
+    consumes=[DUNNING_ACTIONS, DUNNING_CASES],
 )

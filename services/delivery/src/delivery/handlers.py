@@ -15,7 +15,7 @@ from settle_shared.db import Transaction
 from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.common import Channel
 from settle_shared.events.delivery import DeliveryStatus, DeliveryStatusChanged
-from settle_shared.events.dunning import ReminderRequested
+from settle_shared.events.dunning import CaseClosed, ReminderRequested
 
 # The statuses other services hear about; `queued` again (a retry) is not news.
 _ANNOUNCED: dict[MessageStatus, DeliveryStatus] = {
@@ -28,13 +28,15 @@ _ANNOUNCED: dict[MessageStatus, DeliveryStatus] = {
 async def reminder_requested(
     renderer: TemplateRenderer, tx: Transaction, received: Received[ReminderRequested]
 ) -> None:
-    """Render the reminder and queue it; a second request for the same action changes nothing."""
+    """Render the reminder and queue it; a second request for the same action changes nothing.
+    If its case closed already (the closure overtook the request), it is cancelled at once."""
     event = received.payload
     try:
         rendered = renderer.render(event.template, event.language, reminder_values(event))
     except UnknownTemplate as error:
         raise InvalidMessage(str(error), [Problem("/template", str(error))]) from error
-    await DeliveryRepository(tx.connection).add(
+    repository = DeliveryRepository(tx.connection)
+    await repository.add(
         NewMessage(
             message_id=uuid4(),
             tenant=event.tenant,
@@ -53,6 +55,23 @@ async def reminder_requested(
         ),
         tx.clock.now(),
     )
+    await _cancel_if_case_closed(tx, repository, event.tenant, event.case_id)
+
+
+async def case_closed(tx: Transaction, received: Received[CaseClosed]) -> None:
+    """Nothing more goes out for a closed case: its queued messages are cancelled."""
+    event = received.payload
+    repository = DeliveryRepository(tx.connection)
+    await repository.record_case_closed(event.tenant, event.case_id, event.reason, event.closed_at)
+    await _cancel_if_case_closed(tx, repository, event.tenant, event.case_id)
+
+
+async def _cancel_if_case_closed(
+    tx: Transaction, repository: DeliveryRepository, tenant: str, case_id: str
+) -> None:
+    for message in await repository.cancel_queued_of_closed_case(tenant, case_id, tx.clock.now()):
+        provider = message.provider or "none"
+        await tx.publish(status_changed(message, "cancelled", provider, None, message.detail))
 
 
 def reminder_values(event: ReminderRequested) -> ReminderValues:

@@ -9,12 +9,13 @@ from pydantic import AwareDatetime, ConfigDict
 from settle_shared.events.common import Channel, CustomerEvent, EntityId
 from settle_shared.events.topics import DELIVERY_STATUS, REGISTRY
 
-DeliveryStatus = Literal["sent", "delivered", "failed", "bounced", "unknown"]
+DeliveryStatus = Literal["sent", "delivered", "failed", "bounced", "unknown", "cancelled"]
 
 
 @REGISTRY.event("settle.delivery.status-changed", 1, DELIVERY_STATUS)
 class DeliveryStatusChanged(CustomerEvent):
-    """A reminder message changed status: handed to the provider, delivered, failed or bounced."""
+    """A reminder message changed status: handed to the provider, delivered, failed, bounced, or
+    cancelled before it was sent because its case closed (the invoice was paid)."""
 
     model_config = ConfigDict(
         json_schema_extra={

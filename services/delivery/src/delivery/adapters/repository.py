@@ -184,6 +184,37 @@ class DeliveryRepository:
         )
         return _message(row)
 
+    async def record_case_closed(
+        self, tenant: str, case_id: str, reason: str, closed_at: datetime
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO closed_cases (tenant, case_id, reason, closed_at)
+               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+            tenant,
+            case_id,
+            reason,
+            closed_at,
+        )
+
+    async def cancel_queued_of_closed_case(
+        self, tenant: str, case_id: str, now: datetime
+    ) -> list[StoredMessage]:
+        """Cancel the case's messages not yet handed to a provider, if the case is closed. A
+        message being sent right now (`sending`) cannot be called back and is left alone."""
+        rows = await self._connection.fetch(
+            f"""UPDATE messages m SET
+                    status = 'cancelled', next_attempt_at = NULL, updated_at = $3,
+                    detail = 'not sent: the dunning case closed (' || c.reason || ')'
+                FROM closed_cases c
+                WHERE m.tenant = $1 AND m.case_id = $2 AND m.status = 'queued'
+                  AND c.tenant = m.tenant AND c.case_id = m.case_id
+                RETURNING {_RETURNING}""",
+            tenant,
+            case_id,
+            now,
+        )
+        return [_message(row) for row in rows]
+
     async def expire_leases(self, now: datetime, limit: int) -> list[StoredMessage]:
         """Messages whose sender vanished mid-send (its lease ran out) become `unknown`."""
         detail = "the sender stopped while sending; the message may or may not have gone out"

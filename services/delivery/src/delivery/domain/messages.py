@@ -11,7 +11,7 @@ from typing import Literal
 from settle_shared.events.common import Channel
 from settle_shared.events.dunning import Recipient
 
-MessageStatus = Literal["queued", "sending", "sent", "failed", "unknown"]
+MessageStatus = Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"]
 FailureKind = Literal["transient", "permanent", "ambiguous"]
 """transient: certainly not accepted, may be tried again; permanent: refused for good;
 ambiguous: may or may not have been accepted (the connection broke after the content left)."""
