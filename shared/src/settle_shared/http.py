@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from settle_shared.auth import ApiKeys
 from settle_shared.clock import ClockMovedBackwards, ShiftableClock
+from settle_shared.db import Database
 from settle_shared.health import Health
 from settle_shared.problems import (
     COMMON_PROBLEMS,
@@ -24,6 +25,15 @@ from settle_shared.problems import (
 )
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def service_database(request: Request) -> Database:
+    """The database of the service's components, which every bootstrap exposes as `.db`."""
+    db: Database = request.app.state.service.db
+    return db
+
+
+DatabaseDependency = Annotated[Database, Depends(service_database)]
 
 
 def create_app(

@@ -13,9 +13,9 @@ from delivery.adapters.repository import Attempt, DeliveryRepository, StoredMess
 from delivery.domain.messages import MessageStatus
 from delivery.domain.rendering import ReminderValues, TemplateRenderer, UnknownTemplate
 from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
 from settle_shared.errors import Problem
 from settle_shared.events.common import Channel, EntityId, LanguageTag
+from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
 
@@ -26,17 +26,11 @@ router = APIRouter(
 )
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
 def template_renderer(request: Request) -> TemplateRenderer:
     renderer: TemplateRenderer = request.app.state.service.renderer
     return renderer
 
 
-DatabaseDependency = Annotated[Database, Depends(database)]
 RendererDependency = Annotated[TemplateRenderer, Depends(template_renderer)]
 
 

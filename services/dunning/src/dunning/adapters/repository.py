@@ -19,6 +19,7 @@ from dunning.domain.channels import CustomerProfile
 from dunning.domain.schedule import SkippedStep, TimerPlan, TimerRecord, TimerState
 from settle_shared.events.common import Channel, Contact, PostalAddress
 from settle_shared.events.dunning import CaseCloseReason, Recipient
+from settle_shared.locks import customer_key, lock_until_commit
 from settle_shared.money import Money
 from settle_shared.pg import Connection
 
@@ -83,9 +84,7 @@ class DunningRepository:
 
     async def lock_customer(self, tenant: str, customer_id: str) -> None:
         """Serialise one customer's events, which arrive on several topics and consumers."""
-        await self._connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{customer_id}"
-        )
+        await lock_until_commit(self._connection, customer_key(tenant, customer_id))
 
     # Customers
 

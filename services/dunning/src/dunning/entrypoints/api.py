@@ -16,9 +16,9 @@ from dunning.domain.cases import Case, CaseStatus
 from dunning.domain.policies import DEFAULT_POLICY, POLICIES, Policy, policy_for
 from dunning.domain.schedule import StepState, overview
 from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
 from settle_shared.events.common import Channel
 from settle_shared.events.dunning import CaseCloseReason, Recipient
+from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
 
@@ -28,17 +28,11 @@ router = APIRouter(
 )
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
 def sending_rules(request: Request) -> SendingRules:
     rules: SendingRules = request.app.state.service.rules
     return rules
 
 
-DatabaseDependency = Annotated[Database, Depends(database)]
 RulesDependency = Annotated[SendingRules, Depends(sending_rules)]
 
 

@@ -13,6 +13,7 @@ from enrichment.domain.profile import CustomerProfile
 from settle_shared import inbox
 from settle_shared.events.common import CustomerMaster
 from settle_shared.events.enrichment import CreditAssessment
+from settle_shared.locks import customer_key, lock_until_commit
 from settle_shared.money import Money
 from settle_shared.pg import Connection
 
@@ -24,9 +25,7 @@ class EnrichmentRepository:
     async def lock_customer(self, tenant: str, customer_id: str) -> None:
         """Serialise changes to one customer: its events arrive on several topics (and consumers),
         and the HTTP routes change it too."""
-        await self._connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{customer_id}"
-        )
+        await lock_until_commit(self._connection, customer_key(tenant, customer_id))
 
     async def already_handled(self, consumer: str, event_id: str) -> bool:
         """Whether the inbox holds the event: lets a redelivery skip the bureau call."""

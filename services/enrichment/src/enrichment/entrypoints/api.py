@@ -18,6 +18,7 @@ from settle_shared.db import Database
 from settle_shared.errors import Problem
 from settle_shared.events.common import CustomerMaster
 from settle_shared.events.enrichment import CreditAssessment
+from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
 
@@ -29,17 +30,11 @@ router = APIRouter(
 )
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
 def enrichment(request: Request) -> handlers.CustomerEnrichment:
     use_cases: handlers.CustomerEnrichment = request.app.state.service.enrichment
     return use_cases
 
 
-DatabaseDependency = Annotated[Database, Depends(database)]
 EnrichmentDependency = Annotated[handlers.CustomerEnrichment, Depends(enrichment)]
 
 

@@ -10,6 +10,7 @@ import asyncpg
 from ingestion.domain.customers import CustomerVersion
 from ingestion.domain.invoices import InvoiceContent, InvoiceStatus
 from settle_shared.events.common import CustomerMaster
+from settle_shared.locks import customer_key, lock_until_commit
 from settle_shared.money import Money
 from settle_shared.pg import Connection
 
@@ -43,9 +44,7 @@ class IngestionRepository:
 
     async def lock_customer(self, tenant: str, customer_id: str) -> None:
         """Serialise concurrent versions of one customer (topic and HTTP may race)."""
-        await self._connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{customer_id}"
-        )
+        await lock_until_commit(self._connection, customer_key(tenant, customer_id))
 
     async def customer(self, tenant: str, customer_id: str) -> StoredCustomer | None:
         row = await self._connection.fetchrow(

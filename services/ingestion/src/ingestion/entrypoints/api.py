@@ -7,9 +7,9 @@ content fingerprint makes a repeated PUT harmless). The tenant is always the API
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ingestion import handlers
@@ -17,22 +17,15 @@ from ingestion.adapters.repository import IngestionRepository, StoredCustomer, S
 from ingestion.domain.customers import CustomerChange
 from ingestion.domain.invoices import InvoiceIssueOutcome, InvoiceReissued, InvoiceStatus
 from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
 from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.common import CustomerMaster, EntityId, TenantId
 from settle_shared.events.erp import CUSTOMER_EXAMPLE, ErpCustomerUpserted, ErpInvoiceIssued
+from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
-DatabaseDependency = Annotated[Database, Depends(database)]
 
 OPTIONAL_TENANT = Field(
     default=None,

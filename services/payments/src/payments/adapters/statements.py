@@ -12,6 +12,7 @@ import asyncpg
 from payments.domain.booking import EntryKind
 from payments.domain.checks import CheckedStatement
 from payments.domain.statement import Balance, Entry
+from settle_shared.locks import lock_until_commit
 from settle_shared.money import Money
 from settle_shared.pg import Connection
 
@@ -54,9 +55,7 @@ class StatementRepository:
     async def lock_imports(self, tenant: str) -> None:
         """One statement import per tenant at a time: imports lock several open items each, and
         in one order only they cannot deadlock one another."""
-        await self._connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"payments-import:{tenant}"
-        )
+        await lock_until_commit(self._connection, f"payments-import:{tenant}")
 
     async def fingerprint(self, tenant: str, account: str, statement_id: str) -> str | None:
         value: str | None = await self._connection.fetchval(

@@ -6,14 +6,14 @@ from datetime import date, datetime
 from tempfile import SpooledTemporaryFile
 from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from payments import handlers
 from payments.adapters.statements import PaymentRecord, StatementRepository
 from payments.domain.statement import StatementRejected
 from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
+from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
 
@@ -22,14 +22,6 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 MAX_STATEMENT_BYTES = 200 * 1024 * 1024
 XML_MEDIA_TYPES = ("application/xml", "text/xml")
 _SPOOLED_IN_MEMORY_BYTES = 8 * 1024 * 1024
-
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
-DatabaseDependency = Annotated[Database, Depends(database)]
 
 
 class StatementImportView(BaseModel):

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from segmentation.domain.behaviour import InvoiceOutcome
 from segmentation.domain.rules import RiskProfile, SegmentDecision
+from settle_shared.locks import customer_key, lock_until_commit
 from settle_shared.pg import Connection
 
 
@@ -27,9 +28,7 @@ class SegmentationRepository:
 
     async def lock_customer(self, tenant: str, customer_id: str) -> None:
         """Serialise concurrent updates of one customer's segment (profile and payment events)."""
-        await self._connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{customer_id}"
-        )
+        await lock_until_commit(self._connection, customer_key(tenant, customer_id))
 
     async def save_profile(
         self, tenant: str, customer_id: str, profile: RiskProfile, revision: int, at: datetime

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from segmentation.adapters.repository import SegmentationRepository
 from segmentation.domain import rules
 from settle_shared.auth import CallerTenant
-from settle_shared.db import Database
+from settle_shared.http import DatabaseDependency
 from settle_shared.problems import ProblemError, documented_problem
 
 router = APIRouter(prefix="/v1", tags=["segments"])
-
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.service.db
-    return db
-
-
-DatabaseDependency = Annotated[Database, Depends(database)]
 
 
 class SegmentView(BaseModel):
