@@ -18,8 +18,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 from xml.etree import ElementTree
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,7 +26,13 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from settle_local.paths import cache_dir, repo_root
 from settle_local.ports import LOOPBACK, free_ports
-from settle_local.processes import InfrastructureError, ServerProcess, StartStopContext, log_tail
+from settle_local.processes import (
+    InfrastructureError,
+    Server,
+    ServerProcess,
+    StartStopContext,
+    log_tail,
+)
 
 # Measured on 2 cores, format included: C1-only compilation starts the broker in 3.2 s instead of
 # 4.0 s. The serial collector does not change that, but spares two cores G1's background threads.
@@ -41,24 +46,11 @@ _ANSI_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 _TOPIC_LEADERS_TIMEOUT_SECONDS = 30.0
 
 
-class Kafka(Protocol):
+class Kafka(Server, Protocol):
     """What tests and the local stack need from a Kafka cluster, local or external."""
 
     @property
     def bootstrap_servers(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
 
 def kafka_from_env(run_dir: Path) -> Kafka:

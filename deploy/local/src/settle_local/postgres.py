@@ -16,14 +16,19 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 import asyncpg
 
 from settle_local.ports import LOOPBACK, free_port
-from settle_local.processes import InfrastructureError, ServerProcess, StartStopContext, log_tail
+from settle_local.processes import (
+    InfrastructureError,
+    Server,
+    ServerProcess,
+    StartStopContext,
+    log_tail,
+)
 
 SUPERUSER = "settle"
 SYSTEM_USER = "postgres"
@@ -32,7 +37,7 @@ _DEBIAN_INSTALLATIONS = Path("/usr/lib/postgresql")
 _FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 
-class Postgres(Protocol):
+class Postgres(Server, Protocol):
     """What tests and the local stack need from a PostgreSQL server, local or external."""
 
     @property
@@ -43,19 +48,6 @@ class Postgres(Protocol):
     async def create_database(self, name: str) -> None: ...
 
     async def drop_database(self, name: str) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
 
 def postgres_from_env(run_dir: Path) -> Postgres:

@@ -10,11 +10,28 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 
 class InfrastructureError(RuntimeError):
     """A local server could not be installed, started or reached."""
+
+
+class Server(Protocol):
+    """A server that tests and the local stack start and stop, local or external."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 class StartStopContext(abc.ABC):
