@@ -141,6 +141,7 @@ async def _announce_invoice(
             due_date=invoice.due_date,
             amount=invoice.amount,
             payment_reference=invoice.payment_reference,
+            payment_terms=invoice.payment_terms,
             revision=stored.revision,
             received_at=stored.received_at,
         )

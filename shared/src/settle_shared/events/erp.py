@@ -47,8 +47,30 @@ class ErpCustomerUpserted(CustomerEvent):
         return self.customer_id
 
 
+class ErpInvoice(CustomerEvent):
+    """The fields of an invoice as the ERP holds it (a base, not an event type itself)."""
+
+    invoice_id: EntityId = Field(description="The ERP's document id, unique within the tenant")
+    invoice_number: EntityId = Field(description="The number printed on the invoice")
+    issue_date: date
+    due_date: date
+    amount: Money = Field(description="Total amount payable, tax included")
+    payment_reference: str | None = Field(
+        default=None, description="Structured creditor reference printed on the invoice"
+    )
+    payment_terms: str | None = Field(
+        default=None, description="The ERP's payment terms code, e.g. NET14", examples=["NET14"]
+    )
+    updated_at: AwareDatetime = Field(
+        description="When the ERP last changed the invoice; orders versions of the same invoice"
+    )
+
+    def subject(self) -> str:
+        return self.invoice_id
+
+
 @REGISTRY.event("erp.invoice.issued", 1, ERP_INVOICES)
-class ErpInvoiceIssued(CustomerEvent):
+class ErpInvoiceIssued(ErpInvoice):
     """The ERP issued an invoice to a customer."""
 
     model_config = ConfigDict(
@@ -69,18 +91,95 @@ class ErpInvoiceIssued(CustomerEvent):
         }
     )
 
-    invoice_id: EntityId = Field(description="The ERP's document id, unique within the tenant")
-    invoice_number: EntityId = Field(description="The number printed on the invoice")
-    issue_date: date
-    due_date: date
-    amount: Money = Field(description="Total amount payable, tax included")
-    payment_reference: str | None = Field(
-        default=None, description="Structured creditor reference printed on the invoice"
+
+@REGISTRY.event("erp.invoice.amended", 1, ERP_INVOICES)
+class ErpInvoiceAmended(ErpInvoice):
+    """The ERP changed an issued invoice (amount, due date, payment terms, reference). Carries the
+    whole invoice as it now is; `updated_at` orders the versions."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "customer_id": "C-1001",
+                    "invoice_id": "INV-2026-000123",
+                    "invoice_number": "2026-000123",
+                    "issue_date": "2026-11-02",
+                    "due_date": "2026-11-30",
+                    "amount": {"amount_minor": 113450, "currency": "EUR"},
+                    "payment_reference": "RF18539007547034",
+                    "payment_terms": "NET28",
+                    "reason": "discount agreed with the buyer",
+                    "updated_at": "2026-11-05T10:00:00+00:00",
+                }
+            ]
+        }
     )
+
+    reason: str | None = None
+
+
+@REGISTRY.event("erp.invoice.cancelled", 1, ERP_INVOICES)
+class ErpInvoiceCancelled(CustomerEvent):
+    """The ERP cancelled an issued invoice: nothing is owed on it any more."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "customer_id": "C-1001",
+                    "invoice_id": "INV-2026-000123",
+                    "reason": "issued to the wrong customer",
+                    "updated_at": "2026-11-06T08:30:00+00:00",
+                }
+            ]
+        }
+    )
+
+    invoice_id: EntityId
+    reason: str | None = None
     updated_at: AwareDatetime
 
     def subject(self) -> str:
         return self.invoice_id
+
+
+@REGISTRY.event("erp.credit-note.issued", 1, ERP_INVOICES)
+class ErpCreditNoteIssued(CustomerEvent):
+    """The ERP issued a credit note to a customer, usually against one of its invoices."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "customer_id": "C-1001",
+                    "credit_note_id": "CN-2026-000007",
+                    "credit_note_number": "CN-2026-000007",
+                    "invoice_id": "INV-2026-000123",
+                    "issue_date": "2026-11-08",
+                    "amount": {"amount_minor": 10000, "currency": "EUR"},
+                    "reason": "two items returned",
+                    "updated_at": "2026-11-08T11:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    credit_note_id: EntityId = Field(description="The ERP's document id, unique within the tenant")
+    credit_note_number: EntityId = Field(description="The number printed on the credit note")
+    invoice_id: EntityId | None = Field(
+        default=None, description="The invoice it credits, when the ERP links one"
+    )
+    issue_date: date
+    amount: Money = Field(description="The amount credited, as a positive amount")
+    reason: str | None = None
+    updated_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.credit_note_id
 
 
 @REGISTRY.event("erp.payment.recorded", 1, ERP_PAYMENTS)

@@ -80,6 +80,9 @@ class InvoiceUpload(BaseModel):
     payment_reference: str | None = Field(
         default=None, description="Structured creditor reference printed on the invoice"
     )
+    payment_terms: str | None = Field(
+        default=None, description="The ERP's payment terms code, e.g. NET14"
+    )
     updated_at: AwareDatetime
 
     def as_event(self, tenant: str) -> ErpInvoiceIssued:
@@ -92,6 +95,7 @@ class InvoiceUpload(BaseModel):
             due_date=self.due_date,
             amount=self.amount,
             payment_reference=self.payment_reference,
+            payment_terms=self.payment_terms,
             updated_at=self.updated_at,
         )
 
