@@ -13,11 +13,12 @@ setup:       ## Install what the project needs on this machine
 lint:
 	uv run --frozen ruff check .
 	uv run --frozen ruff format --check .
-	uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests
+	uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests bench
 
 bench:       ## Measure (JSON in bench/results/)
 	scripts/setup.sh
 	uv run --frozen python -m settle_local.bench
+	for script in bench/*.py; do uv run --frozen python "$$script" || exit 1; done
 
 contracts:   ## Regenerate contracts/ from the code
 	uv run --frozen python -m settle_local.contracts

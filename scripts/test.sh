@@ -10,6 +10,6 @@ say "ruff"
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 say "mypy (strict)"
-uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests
+uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests bench
 say "pytest: every tier"
 uv run --frozen pytest "$@"
