@@ -17,7 +17,6 @@ lint:
 
 bench:       ## Measure (JSON in bench/results/)
 	scripts/setup.sh
-	uv run --frozen python -m settle_local.bench
 	for script in bench/*.py; do uv run --frozen python "$$script" || exit 1; done
 
 contracts:   ## Regenerate contracts/ from the code

@@ -1,4 +1,4 @@
-"""`python -m settle_local.bench`: measures the local stack and writes JSON to bench/results/.
+"""Measures the local stack and writes bench/results/stack.json.
 
 stack: cold start of the whole stack (wall clock and per component) over several runs, and the
 memory (PSS) of every process once it is ready and again after a short journey of simulated days.
@@ -64,7 +64,7 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m settle_local.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python bench/stack.py", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--out", type=Path, default=repo_root() / "bench" / "results" / "stack.json"
