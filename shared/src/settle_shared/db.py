@@ -4,7 +4,7 @@ for consumers, the inbox row that makes redelivery harmless."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,6 +31,10 @@ class Transaction:
     async def publish(self, payload: EventPayload) -> CloudEvent:
         """Queue an event; it leaves through the outbox only if this transaction commits."""
         return await self.outbox.add(self.connection, payload)
+
+    async def publish_many(self, payloads: Sequence[EventPayload]) -> list[CloudEvent]:
+        """Queue many events at once, in order (bulk imports)."""
+        return await self.outbox.add_many(self.connection, payloads)
 
 
 class Database:

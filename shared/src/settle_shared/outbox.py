@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import uuid4
 
 import asyncpg
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "settle_outbox"
 STANDBY = "standing by for the relay lock"
 _RELAY_LOCK_KEY = 0x0B7B0C
+_INSERT = """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
+             VALUES ($1, $2, $3, $4, $5, $6)"""
 
 
 class OutboxWriter:
@@ -38,28 +40,30 @@ class OutboxWriter:
 
     async def add(self, connection: Connection, payload: EventPayload) -> CloudEvent:
         """Store the event in the caller's transaction; it is published only if that commits."""
-        event = envelope(
-            payload,
-            source=self._source,
-            time=self._clock.now(),
-            event_id=self._new_id(),
-            trace=current_trace_headers(),
-        )
-        record = to_record(payload, event)
-        headers = [[name, value.decode()] for name, value in record.headers]
-        await connection.execute(
-            """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            event.id,
-            event.type,
-            record.topic,
-            record.key,
-            record.value,
-            headers,
-        )
-        # Delivered at commit; Postgres folds repeats within one transaction into one.
-        await connection.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        [event] = await self.add_many(connection, [payload])
         return event
+
+    async def add_many(
+        self, connection: Connection, payloads: Sequence[EventPayload]
+    ) -> list[CloudEvent]:
+        """Store many events in one pipelined statement, in order; for bulk imports."""
+        trace = current_trace_headers()
+        now = self._clock.now()
+        events: list[CloudEvent] = []
+        rows: list[tuple[str, str, str, bytes | None, bytes | None, list[list[str]]]] = []
+        for payload in payloads:
+            event = envelope(
+                payload, source=self._source, time=now, event_id=self._new_id(), trace=trace
+            )
+            record = to_record(payload, event)
+            headers = [[name, value.decode()] for name, value in record.headers]
+            rows.append((event.id, event.type, record.topic, record.key, record.value, headers))
+            events.append(event)
+        if rows:
+            await connection.executemany(_INSERT, rows)
+            # Delivered at commit; Postgres folds repeats within one transaction into one.
+            await connection.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        return events
 
 
 class OutboxRelay:

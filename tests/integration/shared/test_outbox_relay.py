@@ -165,3 +165,35 @@ async def test_published_rows_are_pruned_after_the_retention(
         assert await prune_published(connection, retention_hours=1) == 0
         await connection.execute("UPDATE outbox SET published_at = now() - interval '2 hours'")
         assert await prune_published(connection, retention_hours=1) == 1
+
+
+async def test_a_bulk_write_stores_the_same_records_as_single_writes_in_order(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    db = database(pool)
+    async with db.transaction() as tx:
+        single = await tx.publish(event("C-1", revision=1))
+        bulk = await tx.publish_many([event("C-1", revision=r) for r in range(2, 6)])
+    assert await relay(pool, broker).publish_pending() == 5
+
+    records = broker.records(TOPIC)
+    decoded = [from_kafka(r.value, r.headers) for r in records]
+    assert [e.id for e in decoded] == [single.id, *(e.id for e in bulk)]
+    assert [e.data["revision"] for e in decoded] == [1, 2, 3, 4, 5]
+    assert {r.key for r in records} == {b"acme-nl:C-1"}
+    header_names = [sorted(name for name, _ in r.headers) for r in records]
+    assert all(names == header_names[0] for names in header_names)
+
+
+async def test_a_bulk_write_in_a_failed_transaction_publishes_nothing(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    with pytest.raises(RuntimeError):
+        await publish_many_then_fail(database(pool), [event("C-1"), event("C-2")])
+    assert await relay(pool, broker).publish_pending() == 0
+
+
+async def publish_many_then_fail(db: Database, payloads: list[CustomerSegmented]) -> None:
+    async with db.transaction() as tx:
+        await tx.publish_many(payloads)
+        raise RuntimeError("state change failed")
