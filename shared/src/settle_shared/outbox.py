@@ -7,8 +7,10 @@ in `seq` order is what keeps each key's events in the order they were written.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -28,8 +30,12 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "settle_outbox"
 STANDBY = "standing by for the relay lock"
 _RELAY_LOCK_KEY = 0x0B7B0C
-_INSERT = """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
-             VALUES ($1, $2, $3, $4, $5, $6)"""
+# One statement for any number of rows: arrays in, one row per element out. Headers travel as
+# text and become jsonb in SQL (asyncpg has no binary jsonb encoder for arrays).
+_INSERT_MANY = """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
+    SELECT event_id, event_type, topic, key, value, headers::jsonb
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[])
+        AS row (event_id, event_type, topic, key, value, headers)"""
 
 
 class OutboxWriter:
@@ -50,17 +56,26 @@ class OutboxWriter:
         trace = current_trace_headers()
         now = self._clock.now()
         events: list[CloudEvent] = []
-        rows: list[tuple[str, str, str, bytes | None, bytes | None, list[list[str]]]] = []
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
         for payload in payloads:
             event = envelope(
                 payload, source=self._source, time=now, event_id=self._new_id(), trace=trace
             )
             record = to_record(payload, event)
             headers = [[name, value.decode()] for name, value in record.headers]
-            rows.append((event.id, event.type, record.topic, record.key, record.value, headers))
+            values = (
+                event.id,
+                event.type,
+                record.topic,
+                record.key,
+                record.value,
+                json.dumps(headers),
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
             events.append(event)
-        if rows:
-            await connection.executemany(_INSERT, rows)
+        if events:
+            await connection.execute(_INSERT_MANY, *columns)
             # Delivered at commit; Postgres folds repeats within one transaction into one.
             await connection.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         return events
