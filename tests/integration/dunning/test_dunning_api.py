@@ -9,7 +9,7 @@ from settle_shared.clock import FixedClock
 from settle_shared.events.delivery import DeliveryStatusChanged
 from settle_shared.events.enrichment import CreditAssessment, CustomerEnriched
 from settle_shared.events.erp import CUSTOMER_EXAMPLE
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import CreditNoteIssued, InvoiceAmended, InvoiceIssued
 from settle_shared.events.payments import InvoiceSettled
 from settle_shared.money import Money
 from settle_shared.registry import EventPayload
@@ -168,6 +168,35 @@ async def test_a_paid_case_shows_its_steps_cancelled(service: ServiceHarness) ->
     assert body["case"]["close_reason"] == "paid"
     assert {s["state"] for s in body["steps"]} == {"cancelled"}
     assert body["actions"] == []
+
+
+async def test_a_case_shows_the_invoice_revision_and_credits_behind_its_open_amount(
+    service: ServiceHarness,
+) -> None:
+    amendment = invoice(3).model_dump() | {
+        "amount": Money.of(35000, "EUR"),
+        "revision": 2,
+        "changes": ["amount"],
+    }
+    credit = CreditNoteIssued(
+        tenant="acme-nl",
+        customer_id="C-1",
+        credit_note_id="CN-1",
+        credit_note_number="CN-1",
+        invoice_id="INV-3",
+        issue_date=date(2026, 11, 10),
+        amount=Money.of(5000, "EUR"),
+        received_at=NOW,
+    )
+    await receive(service, InvoiceAmended.model_validate(amendment), credit)
+    case_id = await case_id_of(service, "INV-3")
+
+    case = (await get(service, f"/v1/cases/{case_id}", ACME)).json()["case"]
+
+    assert case["invoice_revision"] == 2
+    assert case["amount"] == {"amount_minor": 35000, "currency": "EUR"}
+    assert case["credited"] == {"amount_minor": 5000, "currency": "EUR"}
+    assert case["open_amount"] == {"amount_minor": 30000, "currency": "EUR"}
 
 
 async def test_another_tenant_cannot_see_a_case(service: ServiceHarness) -> None:

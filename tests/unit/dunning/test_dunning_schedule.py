@@ -117,3 +117,22 @@ def test_the_overview_of_a_closed_case_shows_unplanned_steps_cancelled() -> None
     steps = overview(STANDARD, MONDAY_DUE, AMSTERDAM, [], "case closed (paid)")
     assert {s.state for s in steps} == {"cancelled"}
     assert steps[0].reason == "case closed (paid)"
+
+
+def test_a_due_date_moved_later_plans_the_pending_step_from_the_new_due_date() -> None:
+    reminded = utc(2026, 11, 17, 8, 0)  # step 1 went out for the old due date
+    later_due = date(2026, 11, 30)
+    plan = next_steps(STANDARD, 2, later_due, AMSTERDAM, utc(2026, 11, 18, 10, 0), reminded)
+    assert plan.timer is not None
+    assert (plan.timer.step, plan.timer.due_at) == (2, utc(2026, 12, 8, 8, 0))
+
+
+def test_a_due_date_moved_earlier_sends_the_overdue_steps_one_send_time_apart() -> None:
+    earlier_due = date(2026, 11, 9)  # steps 1 and 2 (10th, 17th) are now in the past
+    wednesday = utc(2026, 11, 18, 10, 0)
+    first = next_steps(STANDARD, 1, earlier_due, AMSTERDAM, wednesday, None)
+    assert first.timer is not None
+    assert (first.timer.step, first.timer.due_at) == (1, utc(2026, 11, 19, 8, 0))
+    second = next_steps(STANDARD, 2, earlier_due, AMSTERDAM, first.timer.due_at, first.timer.due_at)
+    assert second.timer is not None
+    assert (second.timer.step, second.timer.due_at) == (2, utc(2026, 11, 20, 8, 0))

@@ -30,6 +30,35 @@ def test_what_an_invoice_leaves_open(open_item: OpenItem, open_minor: int) -> No
     assert open_item.open_minor == open_minor
 
 
+@pytest.mark.parametrize(
+    ("open_item", "open_minor"),
+    [
+        (OpenItem("INV-1", "EUR", 5000, cancelled=True), 0),
+        (OpenItem("INV-1", "EUR", 5000, remaining_minor=1200, cancelled=True), 0),
+        (OpenItem("INV-1", "EUR", 5000, credited_minor=1500), 3500),
+        (OpenItem("INV-1", "EUR", 5000, credited_minor=6000), 0),
+        (OpenItem("INV-1", "EUR", 5000, 3000, paid_minor=2000, credited_minor=500), 2500),
+        (OpenItem("INV-1", "EUR", 5000, 2500, paid_minor=2000, credited_minor=500), 2500),
+        (OpenItem("INV-1", "EUR", 5000, 2500, paid_minor=2000), 2500),
+        (OpenItem("INV-1", "EUR", 6000, 3000, paid_minor=2000), 3000),
+        (OpenItem("INV-1", "EUR", 4000, 3000, paid_minor=2000), 2000),
+    ],
+    ids=[
+        "cancelled",
+        "cancelled after a partial payment",
+        "credited",
+        "credited beyond its amount",
+        "credited after payments spoke",
+        "credited, netted by payments already",
+        "credit netted by payments, not seen here yet",
+        "amount raised after payments spoke",
+        "amount lowered after payments spoke",
+    ],
+)
+def test_what_a_changed_invoice_leaves_open(open_item: OpenItem, open_minor: int) -> None:
+    assert open_item.open_minor == open_minor
+
+
 def test_exposure_adds_up_open_invoices_in_the_limit_currency() -> None:
     exposure = Exposure.of([item(3000), item(4000, settled=True), item(2500)], LIMIT)
 

@@ -72,3 +72,46 @@ def test_behaviour_counts_open_overdue_and_late_invoices() -> None:
     assert result.average_days_late == 5.0
     assert result.open_invoices == 2
     assert result.overdue_now == 1
+
+
+def test_a_cancelled_invoice_is_neither_open_nor_a_sample() -> None:
+    due = date(2026, 6, 1)
+    outcomes = [
+        InvoiceOutcome(due, date(2026, 7, 1), cancelled=True),
+        InvoiceOutcome(due, None, cancelled=True),
+        InvoiceOutcome(due, date(2026, 6, 1)),
+    ]
+
+    result = PaymentBehaviour.of(outcomes, TODAY)
+
+    assert (result.settled_invoices, result.open_invoices, result.overdue_now) == (1, 0, 0)
+    assert result.average_days_late == 0
+
+
+@pytest.mark.parametrize(
+    ("outcome", "open_invoices", "settled_invoices"),
+    [
+        (InvoiceOutcome(date(2026, 6, 1), None, amount_minor=1000, credited_minor=1000), 0, 0),
+        (InvoiceOutcome(date(2026, 6, 1), None, amount_minor=1000, credited_minor=400), 1, 0),
+        (InvoiceOutcome(date(2026, 6, 1), None, amount_minor=None, credited_minor=400), 1, 0),
+        (
+            InvoiceOutcome(
+                date(2026, 6, 1), date(2026, 6, 11), amount_minor=1000, credited_minor=1000
+            ),
+            0,
+            1,
+        ),
+    ],
+    ids=[
+        "credited in full before it was paid",
+        "credited in part",
+        "amount not known",
+        "paid, then credited in full",
+    ],
+)
+def test_a_credit_note_is_never_a_payment(
+    outcome: InvoiceOutcome, open_invoices: int, settled_invoices: int
+) -> None:
+    result = PaymentBehaviour.of([outcome], TODAY)
+
+    assert (result.open_invoices, result.settled_invoices) == (open_invoices, settled_invoices)

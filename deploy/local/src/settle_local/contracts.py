@@ -562,7 +562,7 @@ def _keys(registry: EventRegistry, topic: Topic) -> str:
 def _event_types_table(registry: EventRegistry) -> str:
     rows = ["| event type | topic | schema | example | what it says |", "|---|---|---|---|---|"]
     for t in registry.event_types():
-        summary = t.description.splitlines()[0]
+        summary = " ".join(t.description.split("\n\n")[0].split())
         rows.append(
             f"| `{t.ce_type}` | `{t.topic.name}` | [schema]({schema_path(t.ce_type)}) | "
             f"[example]({example_path(t.ce_type)}) | {summary} |"

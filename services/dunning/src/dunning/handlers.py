@@ -1,8 +1,10 @@
-"""Use cases: open a case per invoice, follow the customer and its payments, fire due timers."""
+"""Use cases: open a case per invoice, follow the invoice, the customer and its payments, fire
+due timers."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -11,8 +13,10 @@ from dunning.adapters.repository import (
     DeliveryReport,
     DueTimer,
     DunningRepository,
+    InvoicePayment,
     KnownCustomer,
 )
+from dunning.domain.balance import Balance, PaymentsFigure
 from dunning.domain.calendar import SendCalendar, SendingRules
 from dunning.domain.cases import Case
 from dunning.domain.channels import CustomerProfile, Delivery, Unreachable, choose_delivery
@@ -23,11 +27,23 @@ from settle_shared.db import Transaction
 from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.common import CustomerMaster
 from settle_shared.events.delivery import DeliveryStatusChanged
-from settle_shared.events.dunning import CaseClosed, CaseOpened, ReminderRequested
+from settle_shared.events.dunning import (
+    CaseClosed,
+    CaseCloseReason,
+    CaseOpened,
+    ReminderRequested,
+)
 from settle_shared.events.enrichment import CustomerEnriched
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import (
+    CanonicalInvoice,
+    CreditNoteIssued,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
+from settle_shared.money import Money
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +55,110 @@ class DunningHandlers:
         self._rules = rules
 
     async def invoice_issued(self, tx: Transaction, received: Received[InvoiceIssued]) -> None:
+        await self._follow_invoice(tx, received.payload)
+
+    async def invoice_amended(self, tx: Transaction, received: Received[InvoiceAmended]) -> None:
+        await self._follow_invoice(tx, received.payload)
+
+    async def invoice_cancelled(
+        self, tx: Transaction, received: Received[InvoiceCancelled]
+    ) -> None:
+        """Close the case for good: nothing is owed. A cancellation is final whatever its
+        revision (an amendment is of an open invoice; there is no reinstating one), and it is
+        remembered, so that no case opens for the invoice afterwards, whatever is replayed."""
         event = received.payload
         repository = DunningRepository(tx.connection)
         await repository.lock_customer(event.tenant, event.customer_id)
-        if await repository.case_for_invoice(event.tenant, event.invoice_id) is not None:
+        await repository.record_cancellation(
+            event.tenant, event.invoice_id, event.revision, event.reason, tx.clock.now()
+        )
+        case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
+        if case is not None and case.status == "open":
+            await _close(tx, repository, case, "cancelled")
+
+    async def credit_note_issued(
+        self, tx: Transaction, received: Received[CreditNoteIssued]
+    ) -> None:
+        """A linked credit note lowers what its invoice's case asks for, once per credit note; one
+        that leaves nothing owed closes the case as credited. It is remembered even before the
+        case exists. A credit note linked to no invoice is credit on the customer's account, to be
+        allocated in the ERP: it changes no case."""
+        event = received.payload
+        if event.invoice_id is None:
+            log.info(
+                "credit note linked to no invoice; no case changes",
+                extra={"tenant": event.tenant, "credit_note_id": event.credit_note_id},
+            )
+            return
+        if event.amount.amount_minor <= 0:
+            raise InvalidMessage(
+                f"credit note {event.credit_note_id} credits {event.amount.amount_minor}",
+                [Problem("/amount/amount_minor", "a credit note credits a positive amount")],
+            )
+        repository = DunningRepository(tx.connection)
+        await repository.lock_customer(event.tenant, event.customer_id)
+        case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
+        if case is not None and case.amount.currency != event.amount.currency:
+            raise InvalidMessage(
+                f"credit note in {event.amount.currency}, invoice in {case.amount.currency}",
+                [Problem("/amount/currency", "differs from the invoice currency")],
+            )
+        recorded = await repository.record_credit_note(
+            event.tenant,
+            event.credit_note_id,
+            event.invoice_id,
+            event.amount,
+            event.issue_date,
+            tx.clock.now(),
+        )
+        if not recorded or case is None or case.status != "open":
+            return
+        payment = await repository.invoice_payment(case.tenant, case.invoice_id)
+        credited_case = replace(case, credited=case.credited + event.amount)
+        await _apply_balance(tx, repository, credited_case, _figure(payment))
+
+    async def _follow_invoice(self, tx: Transaction, event: CanonicalInvoice) -> None:
+        """Open a case for the invoice, or bring its case up to this revision of it.
+
+        Issues and amendments both carry the whole invoice: an amendment that finds no case opens
+        one. An event not newer than the case's revision is stale (a replay) and changes nothing.
+        """
+        repository = DunningRepository(tx.connection)
+        await repository.lock_customer(event.tenant, event.customer_id)
+        case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
+        if case is None:
+            await self._open_case(tx, repository, event)
+        elif event.revision <= case.invoice_revision:
+            log.info("stale invoice revision ignored", extra=_ids(event))
+        elif case.status != "open":
+            log.info(
+                "invoice changed after its case closed; the case stays closed", extra=_ids(event)
+            )
+        else:
+            await self._amend_case(tx, repository, case, event)
+
+    async def _open_case(
+        self, tx: Transaction, repository: DunningRepository, event: CanonicalInvoice
+    ) -> None:
+        if await repository.is_cancelled(event.tenant, event.invoice_id):
+            log.info("invoice cancelled before it was issued here; no case", extra=_ids(event))
             return
         payment = await repository.invoice_payment(event.tenant, event.invoice_id)
         if payment is not None and payment.settled:
             log.info("invoice settled before it was issued here; no case", extra=_ids(event))
             return
-        open_amount = payment.open_amount if payment is not None else event.amount
-        if open_amount.currency != event.amount.currency:
+        if payment is not None and payment.open_amount.currency != event.amount.currency:
             raise InvalidMessage(
-                f"invoice in {event.amount.currency} but paid in {open_amount.currency}",
+                f"invoice in {event.amount.currency} but paid in {payment.open_amount.currency}",
                 [Problem("/amount/currency", "differs from the currency payments recorded")],
             )
+        credited = await _credited(repository, event)
+        balance = Balance(event.amount, credited, _figure(payment))
+        if balance.closes_as() is not None:
+            log.info(
+                "nothing owed on the invoice by the time it arrived; no case", extra=_ids(event)
+            )
+            return
         customer = await repository.customer(event.tenant, event.customer_id)
         policy = policy_for(customer.segment if customer else None)
         now = tx.clock.now()
@@ -66,8 +171,10 @@ class DunningHandlers:
             issue_date=event.issue_date,
             due_date=event.due_date,
             amount=event.amount,
-            open_amount=open_amount,
+            credited=credited,
+            open_amount=balance.open_amount,
             payment_reference=event.payment_reference,
+            invoice_revision=event.revision,
             policy=policy.name,
             status="open",
             close_reason=None,
@@ -87,6 +194,34 @@ class DunningHandlers:
                 opened_at=now,
             )
         )
+
+    async def _amend_case(
+        self, tx: Transaction, repository: DunningRepository, case: Case, event: CanonicalInvoice
+    ) -> None:
+        """Take the invoice's new terms; reschedule the steps not yet done when the due date moved.
+
+        Steps already sent (or skipped) stay done. The pending step is planned again from the new
+        due date under the usual rules: a due date moved later pushes it later; one moved earlier
+        can make steps overdue, and those go out from the next send time on, one per send time.
+        """
+        payment = await repository.invoice_payment(case.tenant, case.invoice_id)
+        amended = replace(
+            case,
+            invoice_number=event.invoice_number,
+            issue_date=event.issue_date,
+            due_date=event.due_date,
+            amount=event.amount,
+            credited=_credited_in(event, case, payment),
+            payment_reference=event.payment_reference,
+            invoice_revision=event.revision,
+        )
+        closed = await _apply_balance(tx, repository, amended, _figure(payment))
+        if closed or amended.due_date == case.due_date:
+            return
+        customer = await repository.customer(case.tenant, case.customer_id)
+        cause = f"due date moved to {amended.due_date}"
+        calendar = self._calendar(customer)
+        await _replan(repository, amended, policy_for(case.policy), calendar, tx.clock.now(), cause)
 
     async def profile_changed(self, tx: Transaction, received: Received[CustomerEnriched]) -> None:
         event = received.payload
@@ -126,39 +261,32 @@ class DunningHandlers:
             event.tenant, event.invoice_id, event.paid.currency, event.settled_at
         )
         case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
-        if case is None or case.status != "open":
-            return
-        now = tx.clock.now()
-        await repository.close_case(case.case_id, "paid", now)
-        await repository.cancel_pending(case.case_id, "case closed (paid)", now)
-        await tx.publish(
-            CaseClosed(
-                tenant=case.tenant,
-                customer_id=case.customer_id,
-                case_id=str(case.case_id),
-                invoice_id=case.invoice_id,
-                reason="paid",
-                closed_at=now,
-            )
-        )
+        if case is not None and case.status == "open":
+            await _close(tx, repository, case, "paid")
 
     async def invoice_partially_paid(
         self, tx: Transaction, received: Received[InvoicePartiallyPaid]
     ) -> None:
+        """Take payments' newest figure for the invoice; see `domain.balance` for how it combines
+        with the amendments and credit notes received here."""
         event = received.payload
         repository = DunningRepository(tx.connection)
         await repository.lock_customer(event.tenant, event.customer_id)
         case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
-        if case is not None and case.amount.currency != event.open_amount.currency:
+        if case is not None and {event.open_amount.currency, event.paid.currency} != {
+            case.amount.currency
+        }:
             raise InvalidMessage(
-                f"open amount in {event.open_amount.currency}, invoice in {case.amount.currency}",
+                f"open amount in {event.open_amount.currency}, paid in {event.paid.currency}, "
+                f"invoice in {case.amount.currency}",
                 [Problem("/open_amount/currency", "differs from the invoice currency")],
             )
+        figure = PaymentsFigure(event.paid, event.open_amount)
         newest = await repository.record_partial_payment(
-            event.tenant, event.invoice_id, event.open_amount, event.paid_at
+            event.tenant, event.invoice_id, figure, event.paid_at
         )
         if newest and case is not None and case.status == "open":
-            await repository.set_open_amount(case.case_id, event.open_amount)
+            await _apply_balance(tx, repository, case, figure)
 
     async def delivery_status_changed(
         self, tx: Transaction, received: Received[DeliveryStatusChanged]
@@ -256,6 +384,68 @@ class DunningHandlers:
     def _calendar(self, customer: KnownCustomer | None) -> SendCalendar:
         profile = customer.profile if customer else None
         return self._rules.calendar(profile.time_zone if profile else None)
+
+
+async def _apply_balance(
+    tx: Transaction, repository: DunningRepository, case: Case, payments: PaymentsFigure | None
+) -> bool:
+    """Store the case with what it now asks for; close it when nothing is owed (True then)."""
+    balance = case.balance(payments)
+    await repository.update_invoice(replace(case, open_amount=balance.open_amount))
+    reason = balance.closes_as()
+    if reason is None:
+        return False
+    await _close(tx, repository, case, reason)
+    return True
+
+
+async def _close(
+    tx: Transaction, repository: DunningRepository, case: Case, reason: CaseCloseReason
+) -> None:
+    now = tx.clock.now()
+    await repository.close_case(case.case_id, reason, now)
+    await repository.cancel_pending(case.case_id, f"case closed ({reason})", now)
+    await tx.publish(
+        CaseClosed(
+            tenant=case.tenant,
+            customer_id=case.customer_id,
+            case_id=str(case.case_id),
+            invoice_id=case.invoice_id,
+            reason=reason,
+            closed_at=now,
+        )
+    )
+
+
+async def _credited(repository: DunningRepository, event: CanonicalInvoice) -> Money:
+    """The credit notes that arrived for the invoice before its case opened."""
+    currency = event.amount.currency
+    credits = await repository.credits(event.tenant, event.invoice_id)
+    if any(credit.currency != currency for credit in credits):
+        raise InvalidMessage(
+            f"invoice in {currency} but credited in "
+            + ", ".join(credit.currency for credit in credits),
+            [Problem("/amount/currency", "differs from the currency of its credit notes")],
+        )
+    return credits[0] if credits else Money.of(0, currency)
+
+
+def _credited_in(event: CanonicalInvoice, case: Case, payment: InvoicePayment | None) -> Money:
+    """The case's credits in the amended invoice's currency. The currency may change only while
+    nothing was credited or paid on the invoice: there is no rate to convert those with."""
+    currency = event.amount.currency
+    if currency == case.amount.currency:
+        return case.credited
+    if case.credited.amount_minor or payment is not None:
+        raise InvalidMessage(
+            f"invoice amended to {currency} but already credited or paid in {case.amount.currency}",
+            [Problem("/amount/currency", "differs from the currency credited or paid")],
+        )
+    return Money.of(0, currency)
+
+
+def _figure(payment: InvoicePayment | None) -> PaymentsFigure | None:
+    return payment.figure if payment is not None else None
 
 
 async def _plan(
@@ -361,5 +551,5 @@ def _reminder(case: Case, action: Action, profile: CustomerProfile) -> ReminderR
     )
 
 
-def _ids(event: InvoiceIssued) -> dict[str, str]:
-    return {"tenant": event.tenant, "invoice_id": event.invoice_id}
+def _ids(event: CanonicalInvoice) -> dict[str, str | int]:
+    return {"tenant": event.tenant, "invoice_id": event.invoice_id, "revision": event.revision}

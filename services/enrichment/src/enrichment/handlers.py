@@ -21,9 +21,17 @@ from enrichment.domain.exposure import Exposure, check_limit
 from enrichment.domain.profile import CustomerProfile
 from settle_shared.consumer import Received
 from settle_shared.db import Database, Transaction
+from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.common import CustomerMaster
 from settle_shared.events.enrichment import CreditAssessment, CreditLimitExceeded, CustomerEnriched
-from settle_shared.events.ingestion import CustomerUpserted, InvoiceIssued
+from settle_shared.events.ingestion import (
+    CanonicalInvoice,
+    CreditNoteIssued,
+    CustomerUpserted,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
 from settle_shared.money import Money
 
@@ -182,7 +190,59 @@ async def revise_profile(
 
 
 async def invoice_issued(tx: Transaction, received: Received[InvoiceIssued]) -> None:
+    await _record_invoice(tx, received.payload)
+
+
+async def invoice_amended(tx: Transaction, received: Received[InvoiceAmended]) -> None:
+    """Exposure follows the newest revision's amount; older revisions (replays) change nothing."""
+    await _record_invoice(tx, received.payload)
+
+
+async def invoice_cancelled(tx: Transaction, received: Received[InvoiceCancelled]) -> None:
+    """A cancelled invoice leaves nothing open, for good: later revisions do not reopen it."""
     event = received.payload
+    repository = EnrichmentRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if not await repository.record_cancellation(event.tenant, event.invoice_id):
+        log.info(
+            "cancellation of an invoice not known here",
+            extra={"tenant": event.tenant, "invoice_id": event.invoice_id},
+        )
+        return
+    await review_exposure(tx, repository, event.tenant, event.customer_id)
+
+
+async def credit_note_issued(tx: Transaction, received: Received[CreditNoteIssued]) -> None:
+    """A linked credit note lowers what its invoice leaves open, once per credit note. One linked
+    to no invoice is credit on the customer's account until the ERP allocates it; exposure does
+    not net it (it errs high rather than low)."""
+    event = received.payload
+    if event.invoice_id is None:
+        log.info(
+            "credit note linked to no invoice: exposure unchanged",
+            extra={"tenant": event.tenant, "credit_note_id": event.credit_note_id},
+        )
+        return
+    if event.amount.amount_minor <= 0:
+        raise InvalidMessage(
+            f"credit note {event.credit_note_id} credits {event.amount.amount_minor}",
+            [Problem("/amount/amount_minor", "a credit note credits a positive amount")],
+        )
+    repository = EnrichmentRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    currency = await repository.invoice_currency(event.tenant, event.invoice_id)
+    if currency is not None and currency != event.amount.currency:
+        raise InvalidMessage(
+            f"credit note in {event.amount.currency}, invoice in {currency}",
+            [Problem("/amount/currency", "differs from the invoice currency")],
+        )
+    if await repository.record_credit_note(
+        event.tenant, event.customer_id, event.credit_note_id, event.invoice_id, event.amount
+    ):
+        await review_exposure(tx, repository, event.tenant, event.customer_id)
+
+
+async def _record_invoice(tx: Transaction, event: CanonicalInvoice) -> None:
     repository = EnrichmentRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
     await repository.record_invoice(
@@ -217,7 +277,7 @@ async def invoice_partially_paid(tx: Transaction, received: Received[InvoicePart
     repository = EnrichmentRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
     await repository.record_partial_payment(
-        event.tenant, event.customer_id, event.invoice_id, event.open_amount
+        event.tenant, event.customer_id, event.invoice_id, event.paid, event.open_amount
     )
     await review_exposure(tx, repository, event.tenant, event.customer_id)
 

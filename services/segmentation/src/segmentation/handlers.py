@@ -7,8 +7,15 @@ from segmentation.domain.behaviour import PaymentBehaviour
 from segmentation.domain.rules import RiskProfile, decide
 from settle_shared.consumer import Received
 from settle_shared.db import Transaction
+from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.enrichment import CustomerEnriched
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import (
+    CanonicalInvoice,
+    CreditNoteIssued,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
 
@@ -32,8 +39,56 @@ async def invoice_issued(tx: Transaction, received: Received[InvoiceIssued]) -> 
     event = received.payload
     repository = SegmentationRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
-    await repository.record_invoice(
-        event.tenant, event.customer_id, event.invoice_id, event.due_date
+    await _record_invoice(repository, event)
+
+
+async def invoice_amended(tx: Transaction, received: Received[InvoiceAmended]) -> None:
+    """The newest revision's due date is the one lateness is measured against, also for invoices
+    already paid; an older revision (a replay) changes nothing."""
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if await _record_invoice(repository, event):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def invoice_cancelled(tx: Transaction, received: Received[InvoiceCancelled]) -> None:
+    """A cancelled invoice is neither open nor a sample, for good: later revisions do not undo it."""
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if await repository.record_cancellation(event.tenant, event.invoice_id):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def credit_note_issued(tx: Transaction, received: Received[CreditNoteIssued]) -> None:
+    """A credit note is not a payment and settles nothing. A linked one counts towards its
+    invoice's credits (in the invoice's currency), and an invoice credited in full before it is
+    paid stops counting as open. One linked to no invoice changes no invoice."""
+    event = received.payload
+    if event.invoice_id is None:
+        return
+    if event.amount.amount_minor <= 0:
+        raise InvalidMessage(
+            f"credit note {event.credit_note_id} credits {event.amount.amount_minor}",
+            [Problem("/amount/amount_minor", "a credit note credits a positive amount")],
+        )
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if await repository.record_credit_note(
+        event.tenant, event.credit_note_id, event.invoice_id, event.amount
+    ):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def _record_invoice(repository: SegmentationRepository, event: CanonicalInvoice) -> bool:
+    return await repository.record_invoice(
+        event.tenant,
+        event.customer_id,
+        event.invoice_id,
+        event.due_date,
+        event.amount,
+        event.revision,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from settle_shared.events.common import CustomerEvent, CustomerMaster, EntityId
 from settle_shared.events.topics import ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, REGISTRY
@@ -122,7 +122,8 @@ class ErpInvoiceAmended(ErpInvoice):
 
 @REGISTRY.event("erp.invoice.cancelled", 1, ERP_INVOICES)
 class ErpInvoiceCancelled(CustomerEvent):
-    """The ERP cancelled an issued invoice: nothing is owed on it any more."""
+    """The ERP cancelled an issued invoice: nothing is owed on it any more. Final: a cancelled
+    invoice is never amended or reopened."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -177,6 +178,13 @@ class ErpCreditNoteIssued(CustomerEvent):
     amount: Money = Field(description="The amount credited, as a positive amount")
     reason: str | None = None
     updated_at: AwareDatetime
+
+    @field_validator("amount")
+    @classmethod
+    def _credit_is_positive(cls, amount: Money) -> Money:
+        if amount.amount_minor <= 0:
+            raise ValueError("a credit note credits a positive amount")
+        return amount
 
     def subject(self) -> str:
         return self.credit_note_id

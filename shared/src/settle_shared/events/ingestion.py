@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from settle_shared.events.common import CustomerEvent, CustomerMaster, EntityId
 from settle_shared.events.erp import CUSTOMER_EXAMPLE
@@ -99,7 +99,8 @@ class InvoiceAmended(CanonicalInvoice):
 
 @REGISTRY.event("settle.invoice.cancelled", 1, INVOICES)
 class InvoiceCancelled(CustomerEvent):
-    """An invoice was cancelled in the ERP: nothing is owed on it; stop collecting it."""
+    """An invoice was cancelled in the ERP: nothing is owed on it; stop collecting it. Final: no
+    amendment follows a cancellation."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -156,6 +157,13 @@ class CreditNoteIssued(CustomerEvent):
     amount: Money = Field(description="The amount credited, as a positive amount")
     reason: str | None = None
     received_at: AwareDatetime
+
+    @field_validator("amount")
+    @classmethod
+    def _credit_is_positive(cls, amount: Money) -> Money:
+        if amount.amount_minor <= 0:
+            raise ValueError("a credit note credits a positive amount")
+        return amount
 
     def subject(self) -> str:
         return self.credit_note_id

@@ -8,12 +8,13 @@ cannot deadlock with the consumers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
+from dunning.domain.balance import PaymentsFigure
 from dunning.domain.cases import Case, CaseStatus
 from dunning.domain.channels import CustomerProfile
 from dunning.domain.schedule import SkippedStep, TimerPlan, TimerRecord, TimerState
@@ -49,8 +50,13 @@ class PendingTimer:
 
 @dataclass(frozen=True)
 class InvoicePayment:
+    paid: Money
     open_amount: Money
     settled: bool
+
+    @property
+    def figure(self) -> PaymentsFigure:
+        return PaymentsFigure(self.paid, self.open_amount)
 
 
 @dataclass(frozen=True)
@@ -154,9 +160,9 @@ class DunningRepository:
         await self._connection.execute(
             """INSERT INTO cases
                    (case_id, tenant, customer_id, invoice_id, invoice_number, issue_date,
-                    due_date, currency, amount_minor, open_amount_minor, payment_reference,
-                    policy, status, opened_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
+                    due_date, currency, amount_minor, credited_minor, open_amount_minor,
+                    payment_reference, invoice_revision, policy, status, opened_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
             case.case_id,
             case.tenant,
             case.customer_id,
@@ -166,8 +172,10 @@ class DunningRepository:
             case.due_date,
             case.amount.currency,
             case.amount.amount_minor,
+            case.credited.amount_minor,
             case.open_amount.amount_minor,
             case.payment_reference,
+            case.invoice_revision,
             case.policy,
             case.status,
             case.opened_at,
@@ -209,11 +217,23 @@ class DunningRepository:
             at,
         )
 
-    async def set_open_amount(self, case_id: UUID, open_amount: Money) -> None:
+    async def update_invoice(self, case: Case) -> None:
+        """Store what the case knows of its invoice: terms, revision, credits, open amount."""
         await self._connection.execute(
-            "UPDATE cases SET open_amount_minor = $2 WHERE case_id = $1",
-            case_id,
-            open_amount.amount_minor,
+            """UPDATE cases SET invoice_number = $2, issue_date = $3, due_date = $4,
+                   currency = $5, amount_minor = $6, credited_minor = $7, open_amount_minor = $8,
+                   payment_reference = $9, invoice_revision = $10
+               WHERE case_id = $1""",
+            case.case_id,
+            case.invoice_number,
+            case.issue_date,
+            case.due_date,
+            case.amount.currency,
+            case.amount.amount_minor,
+            case.credited.amount_minor,
+            case.open_amount.amount_minor,
+            case.payment_reference,
+            case.invoice_revision,
         )
 
     async def set_policy(self, case_id: UUID, policy: str) -> None:
@@ -239,15 +259,18 @@ class DunningRepository:
 
     async def invoice_payment(self, tenant: str, invoice_id: str) -> InvoicePayment | None:
         row = await self._connection.fetchrow(
-            """SELECT currency, open_amount_minor, settled_at FROM invoice_payments
+            """SELECT currency, paid_minor, open_amount_minor, settled_at FROM invoice_payments
                WHERE tenant = $1 AND invoice_id = $2""",
             tenant,
             invoice_id,
         )
         if row is None:
             return None
+        currency = row["currency"]
         return InvoicePayment(
-            Money.of(row["open_amount_minor"], row["currency"]), row["settled_at"] is not None
+            Money.of(row["paid_minor"], currency),
+            Money.of(row["open_amount_minor"], currency),
+            row["settled_at"] is not None,
         )
 
     async def record_settlement(
@@ -268,25 +291,90 @@ class DunningRepository:
         )
 
     async def record_partial_payment(
-        self, tenant: str, invoice_id: str, open_amount: Money, paid_at: datetime
+        self, tenant: str, invoice_id: str, figure: PaymentsFigure, paid_at: datetime
     ) -> bool:
-        """Keep the newest open amount of an unsettled invoice; True if this one is it."""
+        """Keep the newest figure of an unsettled invoice; True if this one is it."""
         stored = await self._connection.fetchval(
             """INSERT INTO invoice_payments AS p
-                   (tenant, invoice_id, currency, open_amount_minor, paid_at)
-               VALUES ($1, $2, $3, $4, $5)
+                   (tenant, invoice_id, currency, paid_minor, open_amount_minor, paid_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant, invoice_id) DO UPDATE SET
-                   currency = EXCLUDED.currency, open_amount_minor = EXCLUDED.open_amount_minor,
-                   paid_at = EXCLUDED.paid_at
+                   currency = EXCLUDED.currency, paid_minor = EXCLUDED.paid_minor,
+                   open_amount_minor = EXCLUDED.open_amount_minor, paid_at = EXCLUDED.paid_at
                WHERE p.settled_at IS NULL AND p.paid_at <= EXCLUDED.paid_at
                RETURNING true""",
             tenant,
             invoice_id,
-            open_amount.currency,
-            open_amount.amount_minor,
+            figure.open_amount.currency,
+            figure.paid.amount_minor,
+            figure.open_amount.amount_minor,
             paid_at,
         )
         return stored is True
+
+    # Credit notes and cancellations, whether or not the invoice's case exists yet
+
+    async def record_credit_note(
+        self,
+        tenant: str,
+        credit_note_id: str,
+        invoice_id: str,
+        amount: Money,
+        issue_date: date,
+        at: datetime,
+    ) -> bool:
+        """Remember a linked credit note; False if it was already known (counted once)."""
+        stored = await self._connection.fetchval(
+            """INSERT INTO credit_notes
+                   (tenant, credit_note_id, invoice_id, currency, amount_minor, issue_date,
+                    recorded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (tenant, credit_note_id) DO NOTHING
+               RETURNING true""",
+            tenant,
+            credit_note_id,
+            invoice_id,
+            amount.currency,
+            amount.amount_minor,
+            issue_date,
+            at,
+        )
+        return stored is True
+
+    async def credits(self, tenant: str, invoice_id: str) -> list[Money]:
+        """The credit notes linked to an invoice, added up per currency."""
+        rows = await self._connection.fetch(
+            """SELECT currency, sum(amount_minor)::bigint AS credited FROM credit_notes
+               WHERE tenant = $1 AND invoice_id = $2 GROUP BY currency ORDER BY currency""",
+            tenant,
+            invoice_id,
+        )
+        return [Money.of(row["credited"], row["currency"]) for row in rows]
+
+    async def record_cancellation(
+        self, tenant: str, invoice_id: str, revision: int, reason: str | None, at: datetime
+    ) -> None:
+        """Remember that the invoice was cancelled; the first cancellation stands."""
+        await self._connection.execute(
+            """INSERT INTO invoice_cancellations
+                   (tenant, invoice_id, revision, reason, cancelled_at)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (tenant, invoice_id) DO NOTHING""",
+            tenant,
+            invoice_id,
+            revision,
+            reason,
+            at,
+        )
+
+    async def is_cancelled(self, tenant: str, invoice_id: str) -> bool:
+        cancelled: bool = await self._connection.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM invoice_cancellations
+                              WHERE tenant = $1 AND invoice_id = $2)""",
+            tenant,
+            invoice_id,
+        )
+        return cancelled
 
     # Timers
 
@@ -510,8 +598,10 @@ def _case(row: asyncpg.Record) -> Case:
         issue_date=row["issue_date"],
         due_date=row["due_date"],
         amount=Money.of(row["amount_minor"], currency),
+        credited=Money.of(row["credited_minor"], currency),
         open_amount=Money.of(row["open_amount_minor"], currency),
         payment_reference=row["payment_reference"],
+        invoice_revision=row["invoice_revision"],
         policy=row["policy"],
         status=row["status"],
         close_reason=row["close_reason"],

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
+from dunning.domain.balance import Balance, PaymentsFigure
 from settle_shared.events.dunning import CaseCloseReason
 from settle_shared.money import Money
 
@@ -23,13 +24,18 @@ class Case:
     issue_date: date
     due_date: date
     amount: Money
+    credited: Money
     open_amount: Money
     payment_reference: str | None
+    invoice_revision: int
     policy: str
     status: CaseStatus
     close_reason: CaseCloseReason | None
     opened_at: datetime
     closed_at: datetime | None
+
+    def balance(self, payments: PaymentsFigure | None) -> Balance:
+        return Balance(self.amount, self.credited, payments)
 
     def why_not_remind(self) -> str | None:
         """Why no reminder may go out for this case now, or None when one may.

@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dunning.adapters.repository import Action, DunningRepository
 from dunning.domain.calendar import SendingRules
@@ -41,10 +41,14 @@ class CaseSummary(BaseModel):
     customer_id: str
     invoice_id: str
     invoice_number: str
+    invoice_revision: int = Field(description="The revision of the invoice the case reflects")
     issue_date: date
     due_date: date
-    amount: Money
-    open_amount: Money
+    amount: Money = Field(description="The invoice amount, as last amended")
+    credited: Money = Field(description="Linked credit notes counted against the invoice")
+    open_amount: Money = Field(
+        description="What reminders ask for: the amount less credit notes and payments"
+    )
     policy: str
     status: CaseStatus
     close_reason: CaseCloseReason | None
@@ -190,9 +194,11 @@ def _summary(case: Case) -> CaseSummary:
         customer_id=case.customer_id,
         invoice_id=case.invoice_id,
         invoice_number=case.invoice_number,
+        invoice_revision=case.invoice_revision,
         issue_date=case.issue_date,
         due_date=case.due_date,
         amount=case.amount,
+        credited=case.credited,
         open_amount=case.open_amount,
         policy=case.policy,
         status=case.status,

@@ -7,7 +7,12 @@ from settle_shared.consumer import ConsumerSpec
 from settle_shared.db import Database
 from settle_shared.events.delivery import DeliveryStatusChanged
 from settle_shared.events.enrichment import CustomerEnriched
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import (
+    CreditNoteIssued,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
 from settle_shared.events.topics import (
@@ -33,6 +38,9 @@ def consumers(db: Database, handlers: DunningHandlers) -> list[ConsumerSpec]:
             ),
             handlers={
                 InvoiceIssued: db.idempotent(handlers.invoice_issued),
+                InvoiceAmended: db.idempotent(handlers.invoice_amended),
+                InvoiceCancelled: db.idempotent(handlers.invoice_cancelled),
+                CreditNoteIssued: db.idempotent(handlers.credit_note_issued),
                 CustomerEnriched: db.idempotent(handlers.profile_changed),
                 CustomerSegmented: db.idempotent(handlers.customer_segmented),
                 InvoiceSettled: db.idempotent(handlers.invoice_settled),

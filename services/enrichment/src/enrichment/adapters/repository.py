@@ -124,24 +124,73 @@ class EnrichmentRepository:
         )
 
     async def record_partial_payment(
-        self, tenant: str, customer_id: str, invoice_id: str, open_amount: Money
+        self, tenant: str, customer_id: str, invoice_id: str, paid: Money, open_amount: Money
     ) -> None:
         await self._connection.execute(
-            """INSERT INTO open_items (tenant, invoice_id, customer_id, currency, remaining_minor)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO open_items
+                   (tenant, invoice_id, customer_id, currency, paid_minor, remaining_minor)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant, invoice_id) DO UPDATE SET
-                   remaining_minor = EXCLUDED.remaining_minor""",
+                   paid_minor = EXCLUDED.paid_minor, remaining_minor = EXCLUDED.remaining_minor""",
             tenant,
             invoice_id,
             customer_id,
             open_amount.currency,
+            paid.amount_minor,
             open_amount.amount_minor,
         )
 
+    async def record_cancellation(self, tenant: str, invoice_id: str) -> bool:
+        """Mark a known invoice cancelled, for good; False if it is unknown here."""
+        cancelled = await self._connection.fetchval(
+            """UPDATE open_items SET cancelled = true
+               WHERE tenant = $1 AND invoice_id = $2
+               RETURNING true""",
+            tenant,
+            invoice_id,
+        )
+        return cancelled is True
+
+    async def invoice_currency(self, tenant: str, invoice_id: str) -> str | None:
+        """The currency of a known invoice's amount; None while the invoice is unknown here."""
+        currency: str | None = await self._connection.fetchval(
+            """SELECT currency FROM open_items
+               WHERE tenant = $1 AND invoice_id = $2 AND amount_minor IS NOT NULL""",
+            tenant,
+            invoice_id,
+        )
+        return currency
+
+    async def record_credit_note(
+        self, tenant: str, customer_id: str, credit_note_id: str, invoice_id: str, amount: Money
+    ) -> bool:
+        """Remember a linked credit note; False if it was already known (counted once)."""
+        stored = await self._connection.fetchval(
+            """INSERT INTO credit_notes
+                   (tenant, credit_note_id, customer_id, invoice_id, currency, amount_minor)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (tenant, credit_note_id) DO NOTHING
+               RETURNING true""",
+            tenant,
+            credit_note_id,
+            customer_id,
+            invoice_id,
+            amount.currency,
+            amount.amount_minor,
+        )
+        return stored is True
+
     async def open_items(self, tenant: str, customer_id: str) -> list[OpenItem]:
+        """The customer's invoices, each with its credit notes in the invoice's currency."""
         rows = await self._connection.fetch(
-            """SELECT invoice_id, currency, amount_minor, remaining_minor, settled
-               FROM open_items WHERE tenant = $1 AND customer_id = $2 ORDER BY recorded""",
+            """SELECT o.invoice_id, o.currency, o.amount_minor, o.remaining_minor, o.settled,
+                      o.paid_minor, coalesce(c.credited_minor, 0) AS credited_minor, o.cancelled
+               FROM open_items o
+               LEFT JOIN (SELECT invoice_id, currency, sum(amount_minor)::bigint AS credited_minor
+                          FROM credit_notes WHERE tenant = $1 AND customer_id = $2
+                          GROUP BY invoice_id, currency) c
+                   ON c.invoice_id = o.invoice_id AND c.currency = o.currency
+               WHERE o.tenant = $1 AND o.customer_id = $2 ORDER BY o.recorded""",
             tenant,
             customer_id,
         )

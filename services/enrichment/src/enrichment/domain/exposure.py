@@ -16,21 +16,36 @@ from settle_shared.money import Money
 @dataclass(frozen=True)
 class OpenItem:
     """One invoice as far as exposure is concerned. Payment news may arrive before the invoice:
-    then the amount is unknown until it does."""
+    then the amount is unknown until it does.
+
+    `amount_minor` is the latest revision's amount, `credited_minor` the linked credit notes in the
+    invoice's currency; `paid_minor` and `remaining_minor` are what payments last said was paid in
+    total and left open."""
 
     invoice_id: str
     currency: str
     amount_minor: int | None
     remaining_minor: int | None = None
     settled: bool = False
+    paid_minor: int | None = None
+    credited_minor: int = 0
+    cancelled: bool = False
 
     @property
     def open_minor(self) -> int:
-        if self.settled:
+        """What is still owed, by the rule dunning's reminders use, so the two agree: the amount
+        less credit notes less what payments says was paid, but never more than payments' open
+        amount. Payments nets amendments and credit notes too, and its topic is not ordered with
+        invoices.v1: whichever side counted a reduction first is the lower, and nothing is counted
+        twice. A cancelled or settled invoice leaves nothing open."""
+        if self.settled or self.cancelled:
             return 0
+        if self.amount_minor is None:
+            return self.remaining_minor or 0
+        left = self.amount_minor - self.credited_minor - (self.paid_minor or 0)
         if self.remaining_minor is not None:
-            return self.remaining_minor
-        return self.amount_minor or 0
+            left = min(left, self.remaining_minor)
+        return max(0, left)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from segmentation.domain.behaviour import InvoiceOutcome
 from segmentation.domain.rules import RiskProfile, SegmentDecision
 from settle_shared.locks import customer_key, lock_until_commit
+from settle_shared.money import Money
 from settle_shared.pg import Connection
 
 
@@ -69,17 +70,63 @@ class SegmentationRepository:
         return RiskProfile(row["strategic_account"], row["bureau_score"], row["bureau_rating"])
 
     async def record_invoice(
-        self, tenant: str, customer_id: str, invoice_id: str, due_date: date
-    ) -> None:
-        await self._connection.execute(
-            """INSERT INTO invoice_outcomes (tenant, customer_id, invoice_id, due_date)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (tenant, invoice_id) DO UPDATE SET due_date = EXCLUDED.due_date""",
+        self,
+        tenant: str,
+        customer_id: str,
+        invoice_id: str,
+        due_date: date,
+        amount: Money,
+        revision: int,
+    ) -> bool:
+        """Store the invoice unless this revision of it is not newer; True if stored."""
+        stored = await self._connection.fetchval(
+            """INSERT INTO invoice_outcomes AS o
+                   (tenant, customer_id, invoice_id, due_date, currency, amount_minor,
+                    invoice_revision)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET
+                   due_date = EXCLUDED.due_date, currency = EXCLUDED.currency,
+                   amount_minor = EXCLUDED.amount_minor,
+                   invoice_revision = EXCLUDED.invoice_revision
+               WHERE o.invoice_revision < EXCLUDED.invoice_revision
+               RETURNING true""",
             tenant,
             customer_id,
             invoice_id,
             due_date,
+            amount.currency,
+            amount.amount_minor,
+            revision,
         )
+        return stored is True
+
+    async def record_cancellation(self, tenant: str, invoice_id: str) -> bool:
+        """Mark a known invoice cancelled, for good; True if that is news."""
+        cancelled = await self._connection.fetchval(
+            """UPDATE invoice_outcomes SET cancelled = true
+               WHERE tenant = $1 AND invoice_id = $2 AND NOT cancelled
+               RETURNING true""",
+            tenant,
+            invoice_id,
+        )
+        return cancelled is True
+
+    async def record_credit_note(
+        self, tenant: str, credit_note_id: str, invoice_id: str, amount: Money
+    ) -> bool:
+        """Remember a linked credit note; False if it was already known (counted once)."""
+        stored = await self._connection.fetchval(
+            """INSERT INTO credit_notes (tenant, credit_note_id, invoice_id, currency, amount_minor)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (tenant, credit_note_id) DO NOTHING
+               RETURNING true""",
+            tenant,
+            credit_note_id,
+            invoice_id,
+            amount.currency,
+            amount.amount_minor,
+        )
+        return stored is True
 
     async def record_settlement(self, tenant: str, invoice_id: str, settled_on: date) -> bool:
         """Mark a known invoice settled; False if the invoice is unknown here."""
@@ -93,13 +140,19 @@ class SegmentationRepository:
         return result.endswith(" 1")
 
     async def outcomes(self, tenant: str, customer_id: str) -> list[InvoiceOutcome]:
+        """The customer's invoices, each with its credit notes in the invoice's currency."""
         rows = await self._connection.fetch(
-            """SELECT due_date, settled_on FROM invoice_outcomes
-               WHERE tenant = $1 AND customer_id = $2""",
+            """SELECT o.due_date, o.settled_on, o.cancelled, o.amount_minor,
+                      coalesce(sum(c.amount_minor), 0)::bigint AS credited_minor
+               FROM invoice_outcomes o
+               LEFT JOIN credit_notes c ON c.tenant = o.tenant AND c.invoice_id = o.invoice_id
+                   AND c.currency = o.currency
+               WHERE o.tenant = $1 AND o.customer_id = $2
+               GROUP BY o.invoice_id, o.due_date, o.settled_on, o.cancelled, o.amount_minor""",
             tenant,
             customer_id,
         )
-        return [InvoiceOutcome(row["due_date"], row["settled_on"]) for row in rows]
+        return [InvoiceOutcome(**dict(row)) for row in rows]
 
     async def assignment(self, tenant: str, customer_id: str) -> Assignment | None:
         row = await self._connection.fetchrow(

@@ -6,7 +6,12 @@ from segmentation import handlers
 from settle_shared.consumer import ConsumerSpec
 from settle_shared.db import Database
 from settle_shared.events.enrichment import CustomerEnriched
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import (
+    CreditNoteIssued,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import InvoiceSettled
 from settle_shared.events.topics import (
     CUSTOMERS_ENRICHED,
@@ -24,6 +29,9 @@ def consumers(db: Database) -> list[ConsumerSpec]:
             handlers={
                 CustomerEnriched: db.idempotent(handlers.profile_changed),
                 InvoiceIssued: db.idempotent(handlers.invoice_issued),
+                InvoiceAmended: db.idempotent(handlers.invoice_amended),
+                InvoiceCancelled: db.idempotent(handlers.invoice_cancelled),
+                CreditNoteIssued: db.idempotent(handlers.credit_note_issued),
                 InvoiceSettled: db.idempotent(handlers.invoice_settled),
             },
             dead_letter_topic=SEGMENTATION_DEAD_LETTER.name,
