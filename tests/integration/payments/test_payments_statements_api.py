@@ -240,10 +240,10 @@ async def test_an_unmatched_payment_waits_in_the_work_queue_with_suggestions(
 
     [queued] = await published(service, UNMATCHED)
     assert queued["reason"] == (
-        "no valid structured reference and no open invoice's number in the remittance"
+        "no valid structured reference, payment link or open invoice number in the payment"
     )
     assert queued["suggestions"][0]["invoice_ids"] == ["INV-2026-000300"]
-    assert queued["suggestions"][0]["score"] == 0.5
+    assert queued["suggestions"][0]["score"] == 0.55
     queue = (await get(service, "/v1/unmatched")).json()
     [item] = queue["items"]
     assert queue["next_after"] is None
@@ -251,9 +251,12 @@ async def test_an_unmatched_payment_waits_in_the_work_queue_with_suggestions(
     assert item["status"] == "unmatched"
     assert item["remittance"] == ["thanks for the bread"]
     assert item["payer_account"] == PAYER
-    assert item["suggestions"][0]["invoice_number"] == "2026-000300"
+    assert item["suggestions"][0]["invoice_numbers"] == ["2026-000300"]
     assert "the payer BAKKERIJ DE VRIES BV is customer C-1" in item["suggestions"][0]["reason"]
-    assert item["evidence"]["rejected"][0].startswith("invoice 2026-000300: the amount and")
+    assert item["evidence"]["rejected"][0] == (
+        "invoice 2026-000300: the payer name and the amount and the due date agree, "
+        "not enough to match"
+    )
 
 
 async def test_a_matched_payment_shows_its_evidence_and_allocation(
@@ -285,7 +288,7 @@ async def test_a_matched_payment_shows_its_evidence_and_allocation(
         }
     ]
     assert view["evidence"]["signals"][-1] == (
-        "pays the full open amount EUR 1234.50: invoice settled"
+        "pays the full open amount EUR 1234.50: invoice 2026-000123 settled"
     )
     assert (await get(service, "/v1/unmatched")).json()["items"] == []
 
@@ -322,14 +325,43 @@ async def test_a_truncated_upload_is_rejected_as_malformed(service: ServiceHarne
     assert await count(service, "statements") == 0
 
 
-async def test_a_notification_is_not_a_statement(service: ServiceHarness) -> None:
-    xml = statement("S-1", credit(100)).replace(b"camt.053.001.02", b"camt.054.001.08")
+async def test_a_camt054_notification_is_booked_like_a_statement(
+    service: ServiceHarness,
+) -> None:
+    xml = statement("N-1", credit(123450, reference="RF18539007547034"))
+    notification = (
+        xml.replace(b"camt.053.001.02", b"camt.054.001.08")
+        .replace(b"BkToCstmrStmt", b"BkToCstmrDbtCdtNtfctn")
+        .replace(b"<Stmt>", b"<Ntfctn>")
+        .replace(b"</Stmt>", b"</Ntfctn>")
+    )
 
-    response = await upload(service, xml, content_type="text/xml; charset=utf-8")
+    response = await upload(service, notification, content_type="text/xml; charset=utf-8")
 
-    assert response.status_code == 422
-    assert response.json()["type"].endswith("/unsupported-document")
-    assert "camt.054.001.08 is not supported" in response.json()["detail"]
+    assert response.status_code == 201, response.text
+    [received] = await published(service, RECEIVED)
+    assert (received["source"], received["statement_id"]) == ("camt.054", "N-1")
+    [settled] = await published(service, SETTLED)
+    assert settled["invoice_id"] == "INV-2026-000123"
+
+
+async def test_the_end_of_day_statement_does_not_credit_what_a_notification_did(
+    service: ServiceHarness,
+) -> None:
+    entry = credit(123450, reference="RF18539007547034")
+    notification = (
+        statement("N-1", entry)
+        .replace(b"camt.053.001.02", b"camt.054.001.08")
+        .replace(b"BkToCstmrStmt", b"BkToCstmrDbtCdtNtfctn")
+        .replace(b"<Stmt>", b"<Ntfctn>")
+        .replace(b"</Stmt>", b"</Ntfctn>")
+    )
+    await upload(service, notification)
+
+    response = await upload(service, statement("S-1", entry))
+
+    assert response.json()["statements"][0]["already_booked"] == 1
+    assert len(await published(service, RECEIVED)) == 1
 
 
 async def test_only_xml_bodies_are_accepted(service: ServiceHarness) -> None:

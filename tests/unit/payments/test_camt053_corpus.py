@@ -8,7 +8,8 @@ import pytest
 from payments.adapters.camt053 import read_camt053
 from payments.domain.booking import kind_of, payment_lines
 from payments.domain.checks import check_file
-from payments.domain.matching import IncomingPayment, OpenItem, Unmatched, decide
+from payments.domain.matching import IncomingPayment, Unmatched, decide
+from payments.domain.openitems import OpenItem, OpenItems
 from payments.domain.references import check_reference
 from payments.domain.statement import (
     Entry,
@@ -211,18 +212,11 @@ def test_ubs_v08_flags_the_bad_qr_reference_and_trusts_the_rf_one() -> None:
 def test_a_payment_quoting_the_bad_qr_reference_is_flagged_not_matched() -> None:
     [_, _, debit] = entries(read("viafintech_camt053_v08_ch_ubs_scor_qrr.xml"))
     reference = debit.transactions[0].creditor_references[0]
-    invoice = OpenItem(
-        invoice_id="INV-1",
-        invoice_number="2026-1",
-        customer_id="C-1",
-        customer_name=None,
-        payment_reference=reference.value,
-        amount=Money.of(2097, "EUR"),
-        open_amount=Money.of(2097, "EUR"),
-    )
+    items = OpenItems()
+    items.add(OpenItem("INV-1", "2026-1", "C-1", "EUR", 2097, 2097, reference.value))
     payment = IncomingPayment("p-1", Money.of(2097, "EUR"), None, None, (), (reference,))
 
-    decision = decide(payment, [invoice])
+    decision = decide(payment, items)
 
     assert isinstance(decision, Unmatched)
     assert any("bad Swiss QR/ISR reference check digit" in s for s in decision.evidence.signals)

@@ -141,7 +141,7 @@ def test_an_empty_body_is_malformed() -> None:
 @pytest.mark.parametrize(
     ("namespace", "why"),
     [
-        ("urn:iso:std:iso:20022:tech:xsd:camt.054.001.08", "camt.054.001.08 is not supported"),
+        ("urn:iso:std:iso:20022:tech:xsd:camt.054.001.06", "camt.054.001.06 is not supported"),
         ("urn:iso:std:iso:20022:tech:xsd:camt.053.001.06", "camt.053.001.06 is not supported"),
         ("urn:iso:std:iso:20022:tech:xsd:pain.001.001.03", "pain.001.001.03 is not supported"),
         ("urn:example:invoice", "not an ISO 20022 Document"),

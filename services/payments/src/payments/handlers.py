@@ -1,5 +1,6 @@
-"""Use cases: keep open items and payer names current, import bank statements, match what came
-in, apply what the ERP applied, and tell everyone what that did to each invoice."""
+"""Use cases: keep open items and payer names current (invoices issued, amended, cancelled,
+credited), import bank statements, match what came in, apply what the ERP applied, let a person
+match and unmatch, and tell everyone what that did to each invoice."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Literal, Protocol
 
-from payments.adapters.camt053 import read_camt053
 from payments.adapters.ledger import ErpPayment, LedgerRepository, StoredInvoice
+from payments.adapters.statement_files import read_statement_file
 from payments.adapters.statements import PaymentRecord, StatementRepository
 from payments.domain.booking import (
     EntryKeys,
@@ -28,17 +29,26 @@ from payments.domain.matching import (
     Decision,
     IncomingPayment,
     Matched,
+    Tolerance,
     Unmatched,
     clues_of,
     decide,
 )
+from payments.domain.matching import Evidence as _DomainEvidence
 from payments.domain.references import check_reference
 from payments.domain.statement import CreditorReference, Entry, Statement, sections
 from settle_shared.consumer import Received
 from settle_shared.db import Database, Transaction
 from settle_shared.errors import InvalidMessage, Problem
 from settle_shared.events.erp import ErpPaymentRecorded
-from settle_shared.events.ingestion import CustomerUpserted, InvoiceIssued
+from settle_shared.events.ingestion import (
+    CanonicalInvoice,
+    CreditNoteIssued,
+    CustomerUpserted,
+    InvoiceAmended,
+    InvoiceCancelled,
+    InvoiceIssued,
+)
 from settle_shared.events.payments import (
     Allocation,
     Evidence,
@@ -46,14 +56,12 @@ from settle_shared.events.payments import (
     InvoiceSettled,
     PaymentMatched,
     PaymentReceived,
+    PaymentSource,
     PaymentUnmatched,
     Suggestion,
 )
 
 log = logging.getLogger(__name__)
-
-SOURCE = "camt.053"
-SIMILAR_CANDIDATES = 20
 
 
 class _Invoice(Protocol):
@@ -78,7 +86,15 @@ async def customer_upserted(tx: Transaction, received: Received[CustomerUpserted
 
 
 async def invoice_issued(tx: Transaction, received: Received[InvoiceIssued]) -> None:
-    event = received.payload
+    await _invoice_changed(tx, received.payload)
+
+
+async def invoice_amended(tx: Transaction, received: Received[InvoiceAmended]) -> None:
+    """The invoice as it now is: its amount may have changed, and with it what stays open."""
+    await _invoice_changed(tx, received.payload)
+
+
+async def _invoice_changed(tx: Transaction, event: CanonicalInvoice) -> None:
     ledger = LedgerRepository(tx.connection)
     known = await ledger.invoice(event.tenant, event.invoice_id)
     if known is not None and known.revision >= event.revision:
@@ -94,11 +110,57 @@ async def invoice_issued(tx: Transaction, received: Received[InvoiceIssued]) -> 
             [Problem("/amount/currency", "differs from the currency already paid")],
         )
     await ledger.save_invoice(event, tx.clock.now())
-    stored = await _stored(ledger, event)
-    if stored.settled_at is None and stored.balance.settled:
-        await _settle(tx, ledger, event.tenant, stored, stored.balance)
+    stored = await _stored(ledger, event.tenant, event.invoice_id)
+    for credit_note_id, amount in await ledger.pending_credits(event.tenant, event.invoice_id):
+        if amount.currency == event.amount.currency:
+            await ledger.credit_invoice(
+                event.tenant, event.invoice_id, credit_note_id, amount, tx.clock.now()
+            )
+    balance = await ledger.balance(event.tenant, event.invoice_id)
+    assert balance is not None, "the invoice was just saved"
+    if known is None or balance.open_amount != known.balance.open_amount:
+        await _announce(tx, ledger, event.tenant, stored, balance)
     for payment in await ledger.pending_erp_payments(event.tenant, event.invoice_id):
-        await _apply_erp_payment(tx, ledger, event.tenant, payment, await _stored(ledger, event))
+        await _apply_erp_payment(
+            tx, ledger, event.tenant, payment, await _stored(ledger, event.tenant, event.invoice_id)
+        )
+
+
+async def invoice_cancelled(tx: Transaction, received: Received[InvoiceCancelled]) -> None:
+    """Nothing is owed on it any more: no payment is matched to it from now on."""
+    event = received.payload
+    await LedgerRepository(tx.connection).cancel_invoice(
+        event.tenant, event.invoice_id, event.revision, tx.clock.now()
+    )
+
+
+async def credit_note_issued(tx: Transaction, received: Received[CreditNoteIssued]) -> None:
+    """A credit note linked to an invoice reduces what is open on it (now, or when the invoice
+    arrives); one linked to none is the customer's credit, netted when a payment pays an
+    invoice less the credit."""
+    event = received.payload
+    ledger = LedgerRepository(tx.connection)
+    if not await ledger.save_credit_note(event, tx.clock.now()) or event.invoice_id is None:
+        return
+    invoice = await ledger.invoice(event.tenant, event.invoice_id)
+    if invoice is None:
+        return
+    if invoice.customer_id != event.customer_id:
+        raise InvalidMessage(
+            f"credit note {event.credit_note_id} is for customer {event.customer_id} but "
+            f"invoice {event.invoice_id} belongs to {invoice.customer_id}",
+            [Problem("/customer_id", "differs from the invoice's customer")],
+        )
+    if invoice.balance.amount.currency != event.amount.currency:
+        raise InvalidMessage(
+            f"credit note {event.credit_note_id} is in {event.amount.currency} but invoice "
+            f"{event.invoice_id} is in {invoice.balance.amount.currency}",
+            [Problem("/amount/currency", "differs from the invoice's currency")],
+        )
+    balance = await ledger.credit_invoice(
+        event.tenant, event.invoice_id, event.credit_note_id, event.amount, tx.clock.now()
+    )
+    await _announce(tx, ledger, event.tenant, invoice, balance)
 
 
 async def erp_payment_recorded(tx: Transaction, received: Received[ErpPaymentRecorded]) -> None:
@@ -142,8 +204,7 @@ async def _apply_erp_payment(
         tenant, invoice.invoice_id, "erp", payment.payment_id, payment.amount, now
     )
     await ledger.mark_erp_payment_applied(tenant, payment.payment_id, now)
-    if invoice.settled_at is None:
-        await _settle(tx, ledger, tenant, invoice, balance)
+    await _announce(tx, ledger, tenant, invoice, balance)
 
 
 # Statement import
@@ -177,22 +238,26 @@ class ImportReport:
         return any(report.status == "imported" for report in self.statements)
 
 
-async def import_statements(db: Database, tenant: str, file: IO[bytes]) -> ImportReport:
+async def import_statements(
+    db: Database, tenant: str, file: IO[bytes], tolerance: Tolerance
+) -> ImportReport:
     """Check the whole file, then import it one statement per transaction. Nothing is applied
     unless every statement of the file reads and adds up."""
     checked = await asyncio.to_thread(_check, file)
     await _refuse_conflicts(db, tenant, checked)
     file.seek(0)
     reports = []
-    for statement, entries in sections(read_camt053(file)):
+    for statement, entries in sections(read_statement_file(file)):
         async with db.transaction() as tx:
-            report = await _import_statement(tx, tenant, checked[statement.number - 1], entries)
+            report = await _import_statement(
+                tx, tenant, checked[statement.number - 1], entries, tolerance
+            )
         reports.append(report)
     return ImportReport(tuple(reports))
 
 
 def _check(file: IO[bytes]) -> list[CheckedStatement]:
-    return check_file(read_camt053(file))
+    return check_file(read_statement_file(file))
 
 
 async def _refuse_conflicts(db: Database, tenant: str, checked: list[CheckedStatement]) -> None:
@@ -208,7 +273,11 @@ async def _refuse_conflicts(db: Database, tenant: str, checked: list[CheckedStat
 
 
 async def _import_statement(
-    tx: Transaction, tenant: str, checked: CheckedStatement, entries: Iterator[Entry]
+    tx: Transaction,
+    tenant: str,
+    checked: CheckedStatement,
+    entries: Iterator[Entry],
+    tolerance: Tolerance,
 ) -> StatementReport:
     statement = checked.statement
     account = statement.account.identifier
@@ -236,46 +305,99 @@ async def _import_statement(
             counts["already_booked"] += 1
         elif key is not None and kind == "credit":
             for line in payment_lines(entry):
-                decision = await _receive(tx, tenant, statement, entry, key, line)
+                arrival = _Arrival(statement, entry, line, key)
+                decision = await receive(tx, tenant, arrival.payment(tenant), arrival, tolerance)
                 counts["payments"] += 1
                 counts["matched" if isinstance(decision, Matched) else "unmatched"] += 1
     return StatementReport(statement.statement_id, account, "imported", checked.entries, counts)
 
 
-async def _receive(
+@dataclass(frozen=True)
+class _Arrival:
+    """Where a payment line was read: its statement and entry."""
+
+    statement: Statement
+    entry: Entry
+    line: PaymentLine
+    entry_key: str
+
+    def payment(self, tenant: str) -> IncomingPayment:
+        line = self.line
+        return IncomingPayment(
+            payment_id=payment_id(
+                tenant, self.statement.account.identifier, self.entry_key, line.index
+            ),
+            amount=line.amount,
+            payer_name=line.payer.name if line.payer else None,
+            payer_account=account_id(line.payer),
+            remittance=line.remittance,
+            references=line.references,
+            referred_documents=line.referred_documents,
+            booked_on=self.entry.booking_date or self.entry.value_date,
+        )
+
+    @property
+    def source(self) -> PaymentSource:
+        return self.statement.source
+
+    @property
+    def account(self) -> str | None:
+        return self.statement.account.identifier
+
+    @property
+    def statement_id(self) -> str | None:
+        return self.statement.statement_id
+
+    @property
+    def value_date(self) -> date | None:
+        return self.entry.value_date
+
+    @property
+    def end_to_end_id(self) -> str | None:
+        return self.line.end_to_end_id
+
+    @property
+    def bank_reference(self) -> str | None:
+        return self.line.bank_reference
+
+
+class Arrival(Protocol):
+    """Where a payment came from: a statement line, a payment service provider's webhook."""
+
+    @property
+    def source(self) -> PaymentSource: ...
+
+    @property
+    def account(self) -> str | None: ...
+
+    @property
+    def statement_id(self) -> str | None: ...
+
+    @property
+    def value_date(self) -> date | None: ...
+
+    @property
+    def end_to_end_id(self) -> str | None: ...
+
+    @property
+    def bank_reference(self) -> str | None: ...
+
+
+async def receive(
     tx: Transaction,
     tenant: str,
-    statement: Statement,
-    entry: Entry,
-    entry_key: str,
-    line: PaymentLine,
+    payment: IncomingPayment,
+    arrival: Arrival,
+    tolerance: Tolerance,
 ) -> Decision:
-    """Record one credit transfer, match it, and announce what it did."""
-    account = statement.account.identifier
-    payment = IncomingPayment(
-        payment_id=payment_id(tenant, account, entry_key, line.index),
-        amount=line.amount,
-        payer_name=line.payer.name if line.payer else None,
-        payer_account=account_id(line.payer),
-        remittance=line.remittance,
-        references=line.references,
-        referred_documents=line.referred_documents,
-    )
+    """Record one payment, match it, and announce what it did."""
     ledger = LedgerRepository(tx.connection)
-    clues = clues_of(payment)
-    candidates = [
-        *await ledger.identified_candidates(
-            tenant, clues.trusted_reference_keys, clues.number_keys
-        ),
-        *await ledger.similar_candidates(
-            tenant, payment.amount, clues.payer_name_key, SIMILAR_CANDIDATES
-        ),
-    ]
-    decision = decide(payment, candidates)
+    items = await ledger.open_items_for(tenant, payment, clues_of(payment))
+    decision = decide(payment, items, tolerance)
     now = tx.clock.now()
-    booked_on = entry.booking_date or entry.value_date or now.date()
+    booked_on = payment.booked_on or now.date()
     await StatementRepository(tx.connection).save_payment(
-        tenant, _record(payment, statement, entry, line, decision, booked_on, now)
+        tenant, _record(payment, arrival, decision, booked_on, now)
     )
     await tx.publish(
         PaymentReceived(
@@ -283,55 +405,77 @@ async def _receive(
             payment_id=payment.payment_id,
             amount=payment.amount,
             booked_on=booked_on,
-            value_date=entry.value_date,
+            value_date=arrival.value_date,
             payer_name=payment.payer_name,
             payer_account=payment.payer_account,
             remittance=" ".join(payment.remittance) or None,
             structured_reference=payment.references[0].value if payment.references else None,
-            bank_reference=line.bank_reference,
-            source=SOURCE,
-            statement_id=statement.statement_id,
+            bank_reference=arrival.bank_reference,
+            source=arrival.source,
+            statement_id=arrival.statement_id,
         )
     )
     if isinstance(decision, Matched):
-        await _apply_match(tx, ledger, tenant, payment, decision, now)
+        await apply_match(tx, ledger, tenant, payment, decision, automatic=True)
     else:
         await _queue(tx, tenant, payment, decision, now)
     return decision
 
 
-async def _apply_match(
+async def apply_match(
     tx: Transaction,
     ledger: LedgerRepository,
     tenant: str,
     payment: IncomingPayment,
     match: Matched,
-    now: datetime,
+    *,
+    automatic: bool,
 ) -> None:
-    invoice = match.invoice
-    balance = await ledger.add_payment(
-        tenant, invoice.invoice_id, "bank", payment.payment_id, match.applied, now
+    """Apply a match (the matcher's, or a person's): allocations, credit notes netted, the
+    payer account learned, and the events dunning and segmentation act on."""
+    now = tx.clock.now()
+    applied: list[tuple[_Invoice, InvoiceBalance]] = []
+    for allocation in match.allocations:
+        if allocation.is_credit:
+            await ledger.net_credit(
+                tenant, allocation.invoice_id, payment.payment_id, allocation.amount, now
+            )
+            continue
+        balance = await ledger.add_payment(
+            tenant,
+            allocation.invoice_id,
+            "bank",
+            payment.payment_id,
+            allocation.amount,
+            now,
+            allocation.written_off_minor,
+        )
+        applied.append((allocation, balance))
+    if match.teaches_account and payment.payer_account:
+        await ledger.learn_account(tenant, payment.payer_account, match.customer_id, now)
+    await StatementRepository(tx.connection).mark_matched(
+        tenant, payment.payment_id, _evidence_record(match.evidence), match.unapplied_minor
     )
     await tx.publish(
         PaymentMatched(
             tenant=tenant,
-            customer_id=invoice.customer_id,
+            customer_id=match.customer_id,
             payment_id=payment.payment_id,
             allocations=[
                 Allocation(
-                    invoice_id=invoice.invoice_id,
-                    invoice_number=invoice.invoice_number,
-                    amount=match.applied,
+                    invoice_id=a.invoice_id, invoice_number=a.invoice_number, amount=a.amount
                 )
+                for a in match.invoices
             ],
-            automatic=True,
+            automatic=automatic,
             evidence=Evidence(
                 signals=list(match.evidence.signals), rejected=list(match.evidence.rejected)
             ),
             matched_at=now,
         )
     )
-    await _settle(tx, ledger, tenant, invoice, balance)
+    for invoice, balance in applied:
+        await _announce(tx, ledger, tenant, invoice, balance)
 
 
 async def _queue(
@@ -345,8 +489,8 @@ async def _queue(
             reason=unmatched.reason,
             suggestions=[
                 Suggestion(
-                    customer_id=s.invoice.customer_id,
-                    invoice_ids=[s.invoice.invoice_id],
+                    customer_id=s.customer_id,
+                    invoice_ids=list(s.invoice_ids),
                     score=s.score,
                     reason=s.reason,
                 )
@@ -361,14 +505,18 @@ async def _queue(
     )
 
 
-async def _settle(
+async def _announce(
     tx: Transaction,
     ledger: LedgerRepository,
     tenant: str,
     invoice: _Invoice,
     balance: InvoiceBalance,
 ) -> None:
-    """Settle the invoice if nothing stays open, and tell dunning and segmentation its balance."""
+    """Tell dunning, segmentation and enrichment what an invoice's balance now is: settled
+    (nothing open), or partly paid with what stays open. An invoice nothing was paid on yet
+    is announced by ingestion alone."""
+    if not balance.paid.amount_minor:
+        return
     payment_ids = await ledger.payment_ids(tenant, invoice.invoice_id)
     now = tx.clock.now()
     if balance.settled:
@@ -384,32 +532,31 @@ async def _settle(
                 settled_at=now,
             )
         )
-    else:
-        await tx.publish(
-            InvoicePartiallyPaid(
-                tenant=tenant,
-                customer_id=invoice.customer_id,
-                invoice_id=invoice.invoice_id,
-                invoice_number=invoice.invoice_number,
-                paid=balance.paid,
-                open_amount=balance.open_amount,
-                payment_ids=payment_ids,
-                paid_at=now,
-            )
+        return
+    await ledger.reopen(tenant, invoice.invoice_id)
+    await tx.publish(
+        InvoicePartiallyPaid(
+            tenant=tenant,
+            customer_id=invoice.customer_id,
+            invoice_id=invoice.invoice_id,
+            invoice_number=invoice.invoice_number,
+            paid=balance.paid,
+            open_amount=balance.open_amount,
+            payment_ids=payment_ids,
+            paid_at=now,
         )
+    )
 
 
-async def _stored(ledger: LedgerRepository, event: InvoiceIssued) -> StoredInvoice:
-    stored = await ledger.invoice(event.tenant, event.invoice_id)
+async def _stored(ledger: LedgerRepository, tenant: str, invoice_id: str) -> StoredInvoice:
+    stored = await ledger.invoice(tenant, invoice_id)
     assert stored is not None, "the invoice was just saved"
     return stored
 
 
 def _record(
     payment: IncomingPayment,
-    statement: Statement,
-    entry: Entry,
-    line: PaymentLine,
+    arrival: Arrival,
     decision: Decision,
     booked_on: date,
     now: datetime,
@@ -417,29 +564,26 @@ def _record(
     unmatched = decision if isinstance(decision, Unmatched) else None
     return PaymentRecord(
         payment_id=payment.payment_id,
-        source=SOURCE,
-        account=statement.account.identifier,
-        statement_id=statement.statement_id,
+        source=arrival.source,
+        account=arrival.account,
+        statement_id=arrival.statement_id,
         amount=payment.amount,
         booked_on=booked_on,
-        value_date=entry.value_date,
+        value_date=arrival.value_date,
         payer_name=payment.payer_name,
         payer_account=payment.payer_account,
         remittance=list(payment.remittance),
         references=[_reference(reference) for reference in payment.references],
-        end_to_end_id=line.end_to_end_id,
-        bank_reference=line.bank_reference,
-        status="unmatched" if unmatched else "matched",
+        end_to_end_id=arrival.end_to_end_id,
+        bank_reference=arrival.bank_reference,
+        status="unmatched",
         reason=unmatched.reason if unmatched else None,
-        evidence={
-            "signals": list(decision.evidence.signals),
-            "rejected": list(decision.evidence.rejected),
-        },
+        evidence=_evidence_record(decision.evidence),
         suggestions=[
             {
-                "customer_id": s.invoice.customer_id,
-                "invoice_id": s.invoice.invoice_id,
-                "invoice_number": s.invoice.invoice_number,
+                "customer_id": s.customer_id,
+                "invoice_ids": list(s.invoice_ids),
+                "invoice_numbers": [number for _, number in s.items],
                 "score": s.score,
                 "reason": s.reason,
             }
@@ -449,6 +593,10 @@ def _record(
     )
 
 
+def _evidence_record(evidence: Evidence | _DomainEvidence) -> dict[str, list[str]]:
+    return {"signals": list(evidence.signals), "rejected": list(evidence.rejected)}
+
+
 def _reference(reference: CreditorReference) -> dict[str, object]:
     check = check_reference(reference)
     return {
@@ -456,5 +604,5 @@ def _reference(reference: CreditorReference) -> dict[str, object]:
         "code": reference.code,
         "issuer": reference.issuer,
         "scheme": check.scheme,
-        "valid": check.valid,
+        "valid": check.trusted,
     }

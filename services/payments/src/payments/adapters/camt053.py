@@ -1,4 +1,6 @@
-"""ISO 20022 camt.053 bank statements (001.02, .03, .04 and .08), read as a stream.
+"""ISO 20022 camt.053 bank statements (001.02, .03, .04 and .08) and camt.054 debit/credit
+notifications (001.02, .04 and .08), read as a stream. A notification reads as a statement
+without balances: its entries are checked and booked the same way.
 
 Elements are matched by local name, so every version's namespace (and any prefix) reads the same.
 Each entry is yielded as soon as it has been read and its XML is then dropped: memory stays flat
@@ -38,18 +40,27 @@ from payments.domain.statement import (
 from settle_shared.errors import Problem
 from settle_shared.money import Money
 
-SUPPORTED_VERSIONS = ("camt.053.001.02", "camt.053.001.03", "camt.053.001.04", "camt.053.001.08")
+SUPPORTED_VERSIONS = (
+    "camt.053.001.02",
+    "camt.053.001.03",
+    "camt.053.001.04",
+    "camt.053.001.08",
+    "camt.054.001.02",
+    "camt.054.001.04",
+    "camt.054.001.08",
+)
+# The message element and the element of each statement (notification) in it.
+_MESSAGES = {"BkToCstmrStmt": "Stmt", "BkToCstmrDbtCdtNtfctn": "Ntfctn"}
 _ISO_20022 = re.compile(
     r"^urn:iso:std:iso:20022:tech:xsd:(?P<message>[a-z]{4}\.\d{3}\.\d{3}\.\d{2})$"
 )
 _DIRECTIONS: dict[str, Direction] = {"CRDT": "credit", "DBIT": "debit"}
-_STATEMENTS_PATH = "/Document/BkToCstmrStmt"
 _REPEATED_IN_STATEMENT = frozenset({"Bal", "Ntry"})
 _TRANSACTIONS_PATH = "NtryDtls/TxDtls"
 _TRANSACTIONS = frozenset({_TRANSACTIONS_PATH})
 _HEADER_PARTS = ("Id", "ElctrncSeqNb", "CreDtTm", "Acct", "Bal", "TxsSummry")
 _EVENT_TAGS = tuple(
-    f"{{*}}{name}" for name in ("Document", "GrpHdr", "Stmt", "Ntry", *_HEADER_PARTS)
+    f"{{*}}{name}" for name in ("Document", "GrpHdr", *_MESSAGES.values(), "Ntry", *_HEADER_PARTS)
 )
 
 Element = etree._Element
@@ -103,7 +114,7 @@ class _Reader:
         if not self._version:
             raise _not_a_document(element.getroottree().getroot())
         name = _local(element)
-        if name == "Stmt" and _is_statements(parent):
+        if name == _MESSAGES.get(_local(parent)) and _is_statements(parent):
             self._statements += 1
             self._statement = element
             self._header = _HeaderBuilder(
@@ -123,7 +134,7 @@ class _Reader:
             self._children[name] += 1
             yield from self._statement_child(name, element)
             _release(element)
-        elif name == "Stmt" and _is_statements(parent):
+        elif name == _MESSAGES.get(_local(parent)) and _is_statements(parent):
             yield from self._send_header()
             self._statement = None
             _release(element)
@@ -137,7 +148,7 @@ class _Reader:
         if self._statements == 0:
             raise MalformedStatement(
                 "the document holds no statement",
-                [Problem(_STATEMENTS_PATH, "no Stmt element")],
+                [Problem(self._messages_path, f"no {self._statement_name} element")],
             )
 
     def _statement_child(self, name: str, element: Element) -> Iterator[StatementItem]:
@@ -159,13 +170,24 @@ class _Reader:
         return self._header
 
     def _path(self) -> str:
-        return f"{_STATEMENTS_PATH}/Stmt[{self._statements}]"
+        return f"{self._messages_path}/{self._statement_name}[{self._statements}]"
+
+    @property
+    def _messages_path(self) -> str:
+        message = (
+            "BkToCstmrDbtCdtNtfctn" if self._version.startswith("camt.054") else "BkToCstmrStmt"
+        )
+        return f"/Document/{message}"
+
+    @property
+    def _statement_name(self) -> str:
+        return _MESSAGES[self._messages_path.rsplit("/", 1)[-1]]
 
 
 def _is_statements(element: Element) -> bool:
-    """BkToCstmrStmt right under the Document."""
+    """BkToCstmrStmt (or BkToCstmrDbtCdtNtfctn) right under the Document."""
     parent = element.getparent()
-    return _local(element) == "BkToCstmrStmt" and parent is not None and parent.getparent() is None
+    return _local(element) in _MESSAGES and parent is not None and parent.getparent() is None
 
 
 class _HeaderBuilder:

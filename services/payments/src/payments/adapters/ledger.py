@@ -10,16 +10,19 @@ from datetime import date, datetime
 import asyncpg
 
 from payments.domain.ledger import InvoiceBalance
-from payments.domain.matching import OpenItem
+from payments.domain.matching import Clues, IncomingPayment
+from payments.domain.openitems import ItemStatus, OpenItem, OpenItems
 from payments.domain.references import reference_key
-from payments.domain.remittance import name_key, number_key
+from payments.domain.remittance import name_key, number_key, serial_keys
 from settle_shared.events.erp import ErpPaymentRecorded
-from settle_shared.events.ingestion import InvoiceIssued
+from settle_shared.events.ingestion import CanonicalInvoice, CreditNoteIssued
 from settle_shared.money import Money
 from settle_shared.pg import Connection
 
-_OPEN_ITEM_COLUMNS = """o.invoice_id, o.invoice_number, o.customer_id, c.name AS customer_name,
-    o.payment_reference, o.currency, o.amount_minor, o.paid_minor"""
+_OPEN_ITEM_COLUMNS = """o.invoice_id, o.invoice_number, o.customer_id, o.payment_reference,
+    o.currency, o.amount_minor, o.paid_minor, o.credited_minor, o.written_off_minor,
+    o.issue_date, o.due_date, o.settled_at, o.cancelled_at"""
+_BALANCE_COLUMNS = "currency, amount_minor, paid_minor, credited_minor, written_off_minor"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class StoredInvoice:
     customer_id: str
     balance: InvoiceBalance
     settled_at: datetime | None
+    cancelled_at: datetime | None
     revision: int
 
 
@@ -73,8 +77,8 @@ class LedgerRepository:
     async def invoice(self, tenant: str, invoice_id: str) -> StoredInvoice | None:
         """The invoice, locked for this transaction."""
         row = await self._connection.fetchrow(
-            """SELECT invoice_id, invoice_number, customer_id, currency, amount_minor, paid_minor,
-                      settled_at, revision
+            f"""SELECT invoice_id, invoice_number, customer_id, {_BALANCE_COLUMNS},
+                      settled_at, cancelled_at, revision
                FROM open_items WHERE tenant = $1 AND invoice_id = $2 FOR UPDATE""",
             tenant,
             invoice_id,
@@ -87,22 +91,25 @@ class LedgerRepository:
             customer_id=row["customer_id"],
             balance=_balance(row),
             settled_at=row["settled_at"],
+            cancelled_at=row["cancelled_at"],
             revision=row["revision"],
         )
 
-    async def save_invoice(self, event: InvoiceIssued, at: datetime) -> None:
+    async def save_invoice(self, event: CanonicalInvoice, at: datetime) -> None:
         """Insert the invoice, or take a newer revision's terms over (what was paid stays)."""
         await self._connection.execute(
             """INSERT INTO open_items AS o
                    (tenant, invoice_id, customer_id, invoice_number, number_key, payment_reference,
-                    reference_key, currency, amount_minor, due_date, revision, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    reference_key, currency, amount_minor, due_date, revision, updated_at,
+                    serial_keys, issue_date)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                ON CONFLICT (tenant, invoice_id) DO UPDATE SET
                    invoice_number = EXCLUDED.invoice_number, number_key = EXCLUDED.number_key,
                    payment_reference = EXCLUDED.payment_reference,
                    reference_key = EXCLUDED.reference_key, currency = EXCLUDED.currency,
                    amount_minor = EXCLUDED.amount_minor, due_date = EXCLUDED.due_date,
-                   revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
+                   revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
+                   serial_keys = EXCLUDED.serial_keys, issue_date = EXCLUDED.issue_date
                WHERE o.revision < EXCLUDED.revision""",
             event.tenant,
             event.invoice_id,
@@ -116,57 +123,209 @@ class LedgerRepository:
             event.due_date,
             event.revision,
             at,
+            list(serial_keys(event.invoice_number)),
+            event.issue_date,
         )
 
-    async def identified_candidates(
-        self, tenant: str, reference_keys: Collection[str], number_keys: Collection[str]
-    ) -> list[OpenItem]:
-        """Open items a reference or an invoice number points at, locked for this transaction."""
-        if not reference_keys and not number_keys:
-            return []
+    async def cancel_invoice(
+        self, tenant: str, invoice_id: str, revision: int, at: datetime
+    ) -> bool:
+        """Mark the invoice cancelled (no longer a candidate); False if a newer revision is in."""
+        done = await self._connection.fetchval(
+            """UPDATE open_items SET cancelled_at = $4, revision = $3, updated_at = $4
+               WHERE tenant = $1 AND invoice_id = $2 AND revision < $3 RETURNING true""",
+            tenant,
+            invoice_id,
+            revision,
+            at,
+        )
+        return done is True
+
+    async def open_items_for(
+        self, tenant: str, payment: IncomingPayment, clues: Clues
+    ) -> OpenItems:
+        """Every item matching may look at for this payment, locked for this transaction: what
+        its references, numbers and payment links name, what its amount would pay, and the
+        items and credit notes of the customers its account or name point at."""
+        items = OpenItems()
+        payers = await self._payer_customers(tenant, payment, clues, items)
         rows = await self._connection.fetch(
-            f"""SELECT {_OPEN_ITEM_COLUMNS}
-                FROM open_items o
-                LEFT JOIN customers c ON c.tenant = o.tenant AND c.customer_id = o.customer_id
-                WHERE o.tenant = $1 AND o.settled_at IS NULL
-                  AND (o.reference_key = ANY($2::text[]) OR o.number_key = ANY($3::text[]))
+            f"""SELECT {_OPEN_ITEM_COLUMNS} FROM open_items o
+                WHERE o.tenant = $1 AND (
+                    o.reference_key = ANY($2::text[])
+                    OR o.serial_keys && $3::text[]
+                    OR o.invoice_id = ANY($4::text[])
+                    OR o.customer_id = ANY($5::text[]) AND o.settled_at IS NULL
+                    OR (o.settled_at IS NULL AND o.currency = $6
+                        AND o.amount_minor - o.paid_minor - o.credited_minor
+                            - o.written_off_minor = $7))
                 ORDER BY o.invoice_id
                 FOR UPDATE OF o""",
             tenant,
-            list(reference_keys),
-            list(number_keys),
+            list(clues.trusted_reference_keys),
+            list(clues.serials),
+            list(payment.invoice_ids),
+            list(payers),
+            payment.amount.currency,
+            payment.amount.amount_minor,
         )
-        return [_open_item(row) for row in rows]
+        for row in rows:
+            items.add(_open_item(row))
+        for credit in await self._customer_credits(tenant, payers):
+            items.add(credit)
+        return items
 
-    async def similar_candidates(
-        self, tenant: str, amount: Money, payer_name_key: str | None, limit: int
-    ) -> list[OpenItem]:
-        """Open items of the same open amount, and those of a customer with the payer's name."""
-        same_amount = await self._connection.fetch(
-            f"""SELECT {_OPEN_ITEM_COLUMNS}
-                FROM open_items o
-                LEFT JOIN customers c ON c.tenant = o.tenant AND c.customer_id = o.customer_id
-                WHERE o.tenant = $1 AND o.settled_at IS NULL AND o.currency = $2
-                  AND o.amount_minor - o.paid_minor = $3
-                ORDER BY o.due_date, o.invoice_id LIMIT $4""",
+    async def _payer_customers(
+        self, tenant: str, payment: IncomingPayment, clues: Clues, items: OpenItems
+    ) -> set[str]:
+        payers: set[str] = set()
+        if payment.payer_account:
+            for row in await self._connection.fetch(
+                """SELECT customer_id, confirmations FROM payer_accounts
+                   WHERE tenant = $1 AND account = $2""",
+                tenant,
+                payment.payer_account,
+            ):
+                items.learn_account(payment.payer_account, row["customer_id"], row["confirmations"])
+                payers.add(row["customer_id"])
+        if clues.payer_name_key:
+            for row in await self._connection.fetch(
+                "SELECT customer_id, name FROM customers WHERE tenant = $1 AND name_key = $2",
+                tenant,
+                clues.payer_name_key,
+            ):
+                items.add_customer(row["customer_id"], row["name"])
+                payers.add(row["customer_id"])
+        return payers
+
+    async def _customer_credits(self, tenant: str, customers: Collection[str]) -> list[OpenItem]:
+        if not customers:
+            return []
+        rows = await self._connection.fetch(
+            """SELECT credit_note_id, credit_note_number, customer_id, currency, amount_minor,
+                      used_minor, issue_date
+               FROM credit_notes
+               WHERE tenant = $1 AND customer_id = ANY($2::text[]) AND invoice_id IS NULL
+                 AND used_minor < amount_minor
+               ORDER BY credit_note_id FOR UPDATE""",
             tenant,
+            list(customers),
+        )
+        return [
+            OpenItem(
+                invoice_id=row["credit_note_id"],
+                invoice_number=row["credit_note_number"],
+                customer_id=row["customer_id"],
+                currency=row["currency"],
+                amount_minor=row["amount_minor"],
+                open_minor=row["amount_minor"] - row["used_minor"],
+                issue_date=row["issue_date"],
+                kind="credit",
+            )
+            for row in rows
+        ]
+
+    async def learn_account(
+        self, tenant: str, account: str, customer_id: str, at: datetime
+    ) -> None:
+        await self._connection.execute(
+            """INSERT INTO payer_accounts AS p (tenant, account, customer_id, confirmations,
+                                               updated_at)
+               VALUES ($1, $2, $3, 1, $4)
+               ON CONFLICT (tenant, account, customer_id) DO UPDATE
+                   SET confirmations = p.confirmations + 1, updated_at = EXCLUDED.updated_at""",
+            tenant,
+            account,
+            customer_id,
+            at,
+        )
+
+    async def forget_account(self, tenant: str, account: str, customer_id: str) -> None:
+        """A person said this account's payment was not this customer's: stop trusting it."""
+        await self._connection.execute(
+            "DELETE FROM payer_accounts WHERE tenant = $1 AND account = $2 AND customer_id = $3",
+            tenant,
+            account,
+            customer_id,
+        )
+
+    # Credit notes
+
+    async def save_credit_note(self, event: CreditNoteIssued, at: datetime) -> bool:
+        """Remember the credit note; False if it was known already."""
+        stored = await self._connection.fetchval(
+            """INSERT INTO credit_notes
+                   (tenant, credit_note_id, customer_id, credit_note_number, invoice_id, currency,
+                    amount_minor, issue_date, received_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            event.tenant,
+            event.credit_note_id,
+            event.customer_id,
+            event.credit_note_number,
+            event.invoice_id,
+            event.amount.currency,
+            event.amount.amount_minor,
+            event.issue_date,
+            at,
+        )
+        return stored is True
+
+    async def pending_credits(self, tenant: str, invoice_id: str) -> list[tuple[str, Money]]:
+        rows = await self._connection.fetch(
+            """SELECT credit_note_id, currency, amount_minor FROM credit_notes
+               WHERE tenant = $1 AND invoice_id = $2 AND applied_at IS NULL
+               ORDER BY credit_note_id FOR UPDATE""",
+            tenant,
+            invoice_id,
+        )
+        return [
+            (row["credit_note_id"], Money.of(row["amount_minor"], row["currency"])) for row in rows
+        ]
+
+    async def credit_invoice(
+        self, tenant: str, invoice_id: str, credit_note_id: str, amount: Money, at: datetime
+    ) -> InvoiceBalance:
+        """Take a linked credit note off its invoice; the invoice's balance after it."""
+        await self._connection.execute(
+            """UPDATE credit_notes SET applied_at = $3
+               WHERE tenant = $1 AND credit_note_id = $2""",
+            tenant,
+            credit_note_id,
+            at,
+        )
+        row = await self._connection.fetchrow(
+            f"""UPDATE open_items SET credited_minor = credited_minor + $3
+                WHERE tenant = $1 AND invoice_id = $2 RETURNING {_BALANCE_COLUMNS}""",
+            tenant,
+            invoice_id,
+            amount.amount_minor,
+        )
+        assert row is not None, "credit notes are applied to known invoices only"
+        return _balance(row)
+
+    async def net_credit(
+        self, tenant: str, credit_note_id: str, payment_id: str, amount: Money, at: datetime
+    ) -> None:
+        """Use `amount` of a customer's credit note against what a payment pays."""
+        await self._connection.execute(
+            """UPDATE credit_notes SET used_minor = used_minor + $3
+               WHERE tenant = $1 AND credit_note_id = $2""",
+            tenant,
+            credit_note_id,
+            amount.amount_minor,
+        )
+        await self._connection.execute(
+            """INSERT INTO allocations (tenant, source, payment_id, invoice_id, currency,
+                                        amount_minor, allocated_at, kind)
+               VALUES ($1, 'bank', $2, $3, $4, $5, $6, 'credit')""",
+            tenant,
+            payment_id,
+            credit_note_id,
             amount.currency,
             amount.amount_minor,
-            limit,
+            at,
         )
-        same_payer: list[asyncpg.Record] = []
-        if payer_name_key is not None:
-            same_payer = await self._connection.fetch(
-                f"""SELECT {_OPEN_ITEM_COLUMNS}
-                    FROM customers c
-                    JOIN open_items o ON o.tenant = c.tenant AND o.customer_id = c.customer_id
-                    WHERE c.tenant = $1 AND c.name_key = $2 AND o.settled_at IS NULL
-                    ORDER BY o.due_date, o.invoice_id LIMIT $3""",
-                tenant,
-                payer_name_key,
-                limit,
-            )
-        return [_open_item(row) for row in [*same_amount, *same_payer]]
 
     async def add_payment(
         self,
@@ -176,12 +335,15 @@ class LedgerRepository:
         payment_id: str,
         amount: Money,
         at: datetime,
+        written_off_minor: int = 0,
     ) -> InvoiceBalance:
-        """Record `amount` of a payment against the invoice; the invoice's balance after it."""
+        """Record `amount` of a payment against the invoice (and what was written off with it,
+        within tolerance); the invoice's balance after it."""
         await self._connection.execute(
             """INSERT INTO allocations
-                   (tenant, source, payment_id, invoice_id, currency, amount_minor, allocated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                   (tenant, source, payment_id, invoice_id, currency, amount_minor, allocated_at,
+                    written_off_minor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
             tenant,
             source,
             payment_id,
@@ -189,17 +351,35 @@ class LedgerRepository:
             amount.currency,
             amount.amount_minor,
             at,
+            written_off_minor,
         )
         row = await self._connection.fetchrow(
-            """UPDATE open_items SET paid_minor = paid_minor + $3
-               WHERE tenant = $1 AND invoice_id = $2
-               RETURNING currency, amount_minor, paid_minor""",
+            f"""UPDATE open_items SET paid_minor = paid_minor + $3,
+                       written_off_minor = written_off_minor + $4
+                WHERE tenant = $1 AND invoice_id = $2
+                RETURNING {_BALANCE_COLUMNS}""",
             tenant,
             invoice_id,
             amount.amount_minor,
+            written_off_minor,
         )
         assert row is not None, "payments are applied to known invoices only"
         return _balance(row)
+
+    async def balance(self, tenant: str, invoice_id: str) -> InvoiceBalance | None:
+        row = await self._connection.fetchrow(
+            f"SELECT {_BALANCE_COLUMNS} FROM open_items WHERE tenant = $1 AND invoice_id = $2",
+            tenant,
+            invoice_id,
+        )
+        return _balance(row) if row else None
+
+    async def reopen(self, tenant: str, invoice_id: str) -> None:
+        await self._connection.execute(
+            "UPDATE open_items SET settled_at = NULL WHERE tenant = $1 AND invoice_id = $2",
+            tenant,
+            invoice_id,
+        )
 
     async def mark_settled(self, tenant: str, invoice_id: str, at: datetime) -> None:
         await self._connection.execute(
@@ -212,7 +392,8 @@ class LedgerRepository:
 
     async def payment_ids(self, tenant: str, invoice_id: str) -> list[str]:
         rows = await self._connection.fetch(
-            """SELECT payment_id FROM allocations WHERE tenant = $1 AND invoice_id = $2
+            """SELECT payment_id FROM allocations
+               WHERE tenant = $1 AND invoice_id = $2 AND kind = 'invoice'
                ORDER BY seq""",
             tenant,
             invoice_id,
@@ -272,17 +453,25 @@ def _balance(row: asyncpg.Record) -> InvoiceBalance:
     return InvoiceBalance(
         amount=Money.of(row["amount_minor"], row["currency"]),
         paid=Money.of(row["paid_minor"], row["currency"]),
+        credited_minor=row["credited_minor"],
+        written_off_minor=row["written_off_minor"],
     )
 
 
 def _open_item(row: asyncpg.Record) -> OpenItem:
     balance = _balance(row)
+    status: ItemStatus = (
+        "cancelled" if row["cancelled_at"] else "settled" if row["settled_at"] else "open"
+    )
     return OpenItem(
         invoice_id=row["invoice_id"],
         invoice_number=row["invoice_number"],
         customer_id=row["customer_id"],
-        customer_name=row["customer_name"],
+        currency=balance.amount.currency,
+        amount_minor=balance.amount.amount_minor,
+        open_minor=balance.open_amount.amount_minor,
         payment_reference=row["payment_reference"],
-        amount=balance.amount,
-        open_amount=balance.open_amount,
+        issue_date=row["issue_date"],
+        due_date=row["due_date"],
+        status=status,
     )

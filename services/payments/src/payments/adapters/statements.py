@@ -174,6 +174,41 @@ class StatementRepository:
             payment.received_at,
         )
 
+    async def mark_matched(
+        self, tenant: str, payment_id: str, evidence: dict[str, list[str]], unapplied_minor: int
+    ) -> None:
+        await self._connection.execute(
+            """UPDATE payments SET status = 'matched', reason = NULL, evidence = $3,
+                      suggestions = '[]'::jsonb, unapplied_minor = $4
+               WHERE tenant = $1 AND payment_id = $2""",
+            tenant,
+            payment_id,
+            evidence,
+            unapplied_minor,
+        )
+
+    async def mark_unmatched(
+        self, tenant: str, payment_id: str, reason: str, evidence: dict[str, list[str]]
+    ) -> None:
+        await self._connection.execute(
+            """UPDATE payments SET status = 'unmatched', reason = $3, evidence = $4,
+                      unapplied_minor = 0
+               WHERE tenant = $1 AND payment_id = $2""",
+            tenant,
+            payment_id,
+            reason,
+            evidence,
+        )
+
+    async def lock_payment(self, tenant: str, payment_id: str) -> PaymentRecord | None:
+        row = await self._connection.fetchrow(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments WHERE tenant = $1 AND payment_id = $2
+                FOR UPDATE""",
+            tenant,
+            payment_id,
+        )
+        return _payment(row) if row else None
+
     async def payment(self, tenant: str, payment_id: str) -> PaymentRecord | None:
         row = await self._connection.fetchrow(
             f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE tenant = $1 AND payment_id = $2",
@@ -202,6 +237,7 @@ class StatementRepository:
                FROM allocations a
                JOIN open_items o ON o.tenant = a.tenant AND o.invoice_id = a.invoice_id
                WHERE a.tenant = $1 AND a.source = 'bank' AND a.payment_id = $2
+                 AND a.kind = 'invoice'
                ORDER BY a.invoice_id""",
             tenant,
             payment_id,

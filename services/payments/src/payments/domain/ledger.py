@@ -1,4 +1,5 @@
-"""An invoice's balance: what it asks, what has been paid against it, what stays open."""
+"""An invoice's balance: what it asks, what was paid, credited (linked credit notes) or written
+off (a short payment within tolerance) against it, and what stays open."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from settle_shared.money import Money
 class InvoiceBalance:
     amount: Money
     paid: Money
+    credited_minor: int = 0
+    written_off_minor: int = 0
 
     @property
     def open_amount(self) -> Money:
-        remaining = self.amount.amount_minor - self.paid.amount_minor
+        remaining = (
+            self.amount.amount_minor
+            - self.paid.amount_minor
+            - self.credited_minor
+            - self.written_off_minor
+        )
         return Money.of(max(0, remaining), self.amount.currency)
 
     @property
     def settled(self) -> bool:
-        """Nothing stays open. (A zero invoice with nothing paid is not settled by a payment.)"""
-        return self.paid.amount_minor > 0 and self.paid.amount_minor >= self.amount.amount_minor
+        """Something was paid and nothing stays open. (An invoice credited in full without a
+        payment is not settled by one: nothing is owed, and no payment says so.)"""
+        return self.paid.amount_minor > 0 and self.open_amount.amount_minor == 0

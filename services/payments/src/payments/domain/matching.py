@@ -1,41 +1,60 @@
-"""Matching a payment to the open invoice it pays, with the evidence for every decision.
+"""Matching a payment to the open items it pays, with the evidence for every decision.
 
-The payment's clues (structured references, invoice numbers in its text, payer name) say which
-open items to look at; each signal rule then says what links the payment to each candidate. Only
-an unambiguous match is applied: exactly one invoice identified (by a valid structured reference
-or its number in the remittance text), nothing pointing elsewhere, same currency, and no more
-than is open. Everything else waits for a person, with ranked suggestions.
+What a payment says (structured references, invoice numbers in its text, the payment link it
+came through, the payer's account and name) names candidate items; the decision rule then
+applies a payment automatically only when the evidence is unambiguous:
 
-More signals (payer account learned from earlier matches, fuzzy numbers, dates, batches) are
-further `SignalRule`s and candidate lookups; the decision rule stays the same.
+- items named by a valid structured reference, a payment link or their invoice number, all of
+  one customer, that the amount pays exactly, within tolerance, or (one invoice, named by its
+  reference or link, or by number with the payer known) in part;
+- else one item whose number the text gives with one typo or cut short, when the amount pays
+  it (within tolerance) or the payer's account is known to be that customer's;
+- else, for a payer whose account is known to belong to one customer only, the only
+  combination of that customer's open invoices (less credit notes) that the amount pays exactly.
+
+Anything else waits for a person, with ranked suggestions. Nothing here does I/O: candidates
+come from an `OpenItems` index, which `apply` keeps current.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 
 from payments.domain.amounts import display
-from payments.domain.references import ReferenceCheck, check_reference, reference_key
-from payments.domain.remittance import name_key, number_key, text_keys
+from payments.domain.openitems import OpenItem, OpenItems
+from payments.domain.references import check_reference, references_in_text
+from payments.domain.remittance import (
+    MAX_PARTS,
+    keys_of_runs,
+    name_key,
+    nearness,
+    text_runs,
+)
 from payments.domain.statement import CreditorReference
+from payments.domain.subsets import combinations_paying
 from settle_shared.money import Money
 
 MAX_SUGGESTIONS = 5
+MAX_REJECTED = 5
+MAX_SEARCHED_ITEMS = 24
 
 
 @dataclass(frozen=True)
-class OpenItem:
-    invoice_id: str
-    invoice_number: str
-    customer_id: str
-    customer_name: str | None
-    payment_reference: str | None
-    amount: Money
-    open_amount: Money
+class Tolerance:
+    """How far a payment may fall short of, or go beyond, what is open and still settle it:
+    the smaller of an absolute amount (in minor units) and a share of the open amount."""
+
+    absolute_minor: int = 1000
+    basis_points: int = 100
+
+    def allowed(self, open_minor: int) -> int:
+        return min(self.absolute_minor, open_minor * self.basis_points // 10_000)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncomingPayment:
     payment_id: str
     amount: Money
@@ -44,122 +63,162 @@ class IncomingPayment:
     remittance: tuple[str, ...]
     references: tuple[CreditorReference, ...]
     referred_documents: tuple[str, ...] = ()
+    booked_on: date | None = None
+    invoice_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
 class Clues:
-    """What a payment says about the invoices it may pay: the keys to look candidates up by."""
+    """What a payment says about the items it may pay: its structured references (checked),
+    the letter and digit runs of its text (invoice numbers are looked up by their last digit
+    run, then compared run by run), and the payer's name."""
 
-    references: tuple[ReferenceCheck, ...]
-    number_keys: frozenset[str]
-    payer_name_key: str | None
+    def __init__(self, payment: IncomingPayment) -> None:
+        stated = {check.key: check for check in map(check_reference, payment.references)}
+        for reference in references_in_text(payment.remittance):
+            check = check_reference(reference)
+            stated.setdefault(check.key, check)
+        self.references = tuple(stated.values())
+        self.runs = text_runs((*payment.remittance, *payment.referred_documents))
+        self._payer_name = payment.payer_name
 
     @property
     def trusted_reference_keys(self) -> frozenset[str]:
         return frozenset(check.key for check in self.references if check.trusted)
 
+    @property
+    def serials(self) -> frozenset[str]:
+        """The digit runs of the text: the keys invoice numbers are looked up by."""
+        return frozenset(run for run in self.runs if run[0].isdigit())
+
+    @cached_property
+    def payer_name_key(self) -> str | None:
+        return name_key(self._payer_name)
+
+    @cached_property
+    def number_keys(self) -> frozenset[str]:
+        return keys_of_runs(self.runs)
+
 
 def clues_of(payment: IncomingPayment) -> Clues:
-    return Clues(
-        references=tuple(check_reference(reference) for reference in payment.references),
-        number_keys=text_keys((*payment.remittance, *payment.referred_documents)),
-        payer_name_key=name_key(payment.payer_name),
-    )
+    return Clues(payment)
 
 
-@dataclass(frozen=True)
+# What links a payment to an item
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing that links a payment to a candidate invoice."""
-
     signal: str
     says: str
-    identifies: bool
     weight: float
+    identifies: bool = False
 
 
-SignalRule = Callable[[IncomingPayment, Clues, OpenItem], Finding | None]
+@dataclass
+class _Candidate:
+    item: OpenItem
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def names_it(self) -> bool:
+        return any(f.identifies for f in self.findings)
+
+    @property
+    def strongly_named(self) -> bool:
+        return any(f.signal in _STRONG for f in self.findings)
+
+    @property
+    def score(self) -> float:
+        return round(min(1.0, sum(f.weight for f in self.findings)), 2)
+
+    def signals(self) -> str:
+        return " and ".join(f"the {f.signal}" for f in self.findings)
+
+    def has(self, signal: str) -> bool:
+        return any(f.signal == signal for f in self.findings)
 
 
-def _structured_reference(payment: IncomingPayment, clues: Clues, item: OpenItem) -> Finding | None:
-    if item.payment_reference is None:
-        return None
-    key = reference_key(item.payment_reference)
-    for check in clues.references:
-        if check.trusted and check.key == key:
-            return Finding(
-                "structured reference",
-                f"structured reference {check.key} is the payment reference of invoice "
-                f"{item.invoice_number}",
-                identifies=True,
-                weight=0.6,
-            )
-    return None
+REFERENCE = "structured reference"
+PAYMENT_LINK = "payment link"
+NUMBER = "invoice number"
+NEAR_NUMBER = "near invoice number"
+ACCOUNT = "payer account"
+NAME = "payer name"
+AMOUNT = "amount"
+CLOSE_AMOUNT = "close amount"
+DATE = "due date"
+_STRONG = frozenset({REFERENCE, PAYMENT_LINK})
 
 
-def _invoice_number(payment: IncomingPayment, clues: Clues, item: OpenItem) -> Finding | None:
-    if number_key(item.invoice_number) not in clues.number_keys:
-        return None
-    return Finding(
-        "invoice number",
-        f"invoice number {item.invoice_number} appears in the remittance information",
-        identifies=True,
-        weight=0.5,
-    )
+# Decisions
 
 
-def _same_amount(payment: IncomingPayment, clues: Clues, item: OpenItem) -> Finding | None:
-    if payment.amount != item.open_amount:
-        return None
-    return Finding(
-        "amount",
-        f"the amount {display(payment.amount)} equals the open amount of invoice "
-        f"{item.invoice_number}",
-        identifies=False,
-        weight=0.3,
-    )
-
-
-def _payer_name(payment: IncomingPayment, clues: Clues, item: OpenItem) -> Finding | None:
-    if clues.payer_name_key is None or name_key(item.customer_name) != clues.payer_name_key:
-        return None
-    return Finding(
-        "payer name",
-        f"the payer {payment.payer_name} is customer {item.customer_id}",
-        identifies=False,
-        weight=0.2,
-    )
-
-
-SIGNALS: tuple[SignalRule, ...] = (
-    _structured_reference,
-    _invoice_number,
-    _same_amount,
-    _payer_name,
-)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     signals: tuple[str, ...]
     rejected: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """What a match applies to one item: a payment's share, or a credit note netted."""
+
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    is_credit: bool
+    currency: str
+    amount_minor: int
+    settles: bool
+    written_off_minor: int
+
+    @property
+    def amount(self) -> Money:
+        return Money.of(self.amount_minor, self.currency)
+
+    @property
+    def written_off(self) -> Money:
+        return Money.of(self.written_off_minor, self.currency)
+
+
 @dataclass(frozen=True)
 class Matched:
-    invoice: OpenItem
-    applied: Money
-    settles: bool
-    evidence: Evidence
+    """An unambiguous match. Its evidence is put into words when first asked for: matching a
+    statement line by line needs the decision, publishing it needs the words."""
+
+    customer_id: str
+    allocations: tuple[Allocation, ...]
+    unapplied_minor: int
+    currency: str
+    teaches_account: bool
+    explain: Callable[[], Evidence] = field(repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        return self.explain()
+
+    @property
+    def unapplied(self) -> Money:
+        return Money.of(self.unapplied_minor, self.currency)
+
+    @property
+    def invoices(self) -> tuple[Allocation, ...]:
+        return tuple(a for a in self.allocations if not a.is_credit)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suggestion:
-    invoice: OpenItem
+    customer_id: str
+    items: tuple[tuple[str, str], ...]
     score: float
     reason: str
 
+    @property
+    def invoice_ids(self) -> tuple[str, ...]:
+        return tuple(invoice_id for invoice_id, _ in self.items)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Unmatched:
     reason: str
     suggestions: tuple[Suggestion, ...]
@@ -170,121 +229,611 @@ Decision = Matched | Unmatched
 
 
 @dataclass(frozen=True)
-class _Assessment:
-    item: OpenItem
-    findings: tuple[Finding, ...]
+class _Plan:
+    """Items to apply the payment to (invoices first, then credits netted) and why."""
 
-    @property
-    def identifies(self) -> bool:
-        return any(finding.identifies for finding in self.findings)
-
-    @property
-    def score(self) -> float:
-        return round(min(1.0, sum(finding.weight for finding in self.findings)), 2)
-
-    def signals(self) -> str:
-        return " and ".join(f"the {finding.signal}" for finding in self.findings)
-
-    def agreeing(self) -> str:
-        return f"{self.signals()} {'agrees' if len(self.findings) == 1 else 'agree'}"
+    invoices: tuple[OpenItem, ...]
+    credits: tuple[OpenItem, ...]
+    verdict: str
 
 
-def decide(payment: IncomingPayment, candidates: Iterable[OpenItem]) -> Decision:
-    clues = clues_of(payment)
-    notes = tuple(check.describe() for check in clues.references)
-    assessed = _assess(payment, clues, candidates)
-    identified = [assessment for assessment in assessed if assessment.identifies]
-    reason = _why_not_matched(payment, clues, identified)
-    if reason is None:
-        return _matched(payment, identified[0], assessed, notes)
-    return _unmatched(reason, assessed, notes)
+def decide(
+    payment: IncomingPayment, items: OpenItems, tolerance: Tolerance = Tolerance()
+) -> Decision:
+    return _Decision(payment, items, tolerance).decide()
 
 
-def _assess(
-    payment: IncomingPayment, clues: Clues, candidates: Iterable[OpenItem]
-) -> list[_Assessment]:
-    unique = {item.invoice_id: item for item in candidates}
-    assessed = []
-    for item in unique.values():
-        findings = tuple(
-            finding for rule in SIGNALS if (finding := rule(payment, clues, item)) is not None
+def apply(items: OpenItems, payment: IncomingPayment, decision: Decision) -> None:
+    """Bring the index up to date with a decision (a match reduces what is open)."""
+    if not isinstance(decision, Matched):
+        return
+    for allocation in decision.allocations:
+        item = items.get(allocation.invoice_id)
+        if item is not None:
+            items.reduce(item, allocation.amount.amount_minor, allocation.settles)
+    if decision.teaches_account and payment.payer_account:
+        items.learn_account(payment.payer_account, decision.customer_id)
+
+
+class _Decision:
+    def __init__(self, payment: IncomingPayment, items: OpenItems, tolerance: Tolerance) -> None:
+        self.payment = payment
+        self.items = items
+        self.tolerance = tolerance
+        self.amount = payment.amount.amount_minor
+        self.currency = payment.amount.currency
+        self.clues = clues_of(payment)
+        self.candidates: dict[str, _Candidate] = {}
+        self.rejected: list[str] = []
+        self.combinations: list[Suggestion] = []
+        self.closed_named: list[OpenItem] = []
+
+    @cached_property
+    def by_account(self) -> frozenset[str]:
+        """Customers the payer's account is known to pay for."""
+        return self.items.customers_paying_from(self.payment.payer_account)
+
+    @cached_property
+    def by_name(self) -> frozenset[str]:
+        """Customers with the payer's name."""
+        return self.items.customers_named(self.clues.payer_name_key)
+
+    def _notes(self) -> list[str]:
+        return [check.describe() for check in self.clues.references]
+
+    # The decision
+
+    def decide(self) -> Decision:
+        if self.amount <= 0:
+            return self._unmatched("the amount is zero: nothing to apply")
+        named = self._named()
+        decision: Decision | None = None
+        if named:
+            decision = self._from_named(named)
+            if isinstance(decision, Matched) or any(c.strongly_named for c in named):
+                return decision
+        near = self._near(exclude=named)
+        if self._names_own_closed_item():
+            # The payer's own invoice, paid already or cancelled: a payment made twice, most
+            # likely. Looking further would find something else for it to pay.
+            first = self.closed_named[0]
+            return self._unmatched(
+                f"it names {first.label} of customer {first.customer_id}, on which nothing is "
+                "open any more (paid twice?)"
+            )
+        if near:
+            return self._from_near(near)
+        if isinstance(decision, Unmatched):
+            return decision
+        if len(self.by_account) == 1:
+            return self._from_known_payer(next(iter(self.by_account)))
+        self._add_similar()
+        if self.clues.trusted_reference_keys:
+            keys = ", ".join(sorted(self.clues.trusted_reference_keys))
+            return self._unmatched(
+                f"structured reference {keys} is valid but no open item carries it"
+            )
+        return self._unmatched(
+            "no valid structured reference, payment link or open invoice number in the payment"
         )
-        if findings:
-            assessed.append(_Assessment(item, findings))
-    return sorted(assessed, key=lambda a: (-a.score, a.item.invoice_id))
 
+    def _from_named(self, named: list[_Candidate]) -> Decision:
+        customers = {c.item.customer_id for c in named}
+        if len(customers) > 1 and len(self.by_account) == 1:
+            payer = next(iter(self.by_account))
+            named = self._keep_payers(named, payer)
+            customers = {payer} if named else customers
+        if len(customers) > 1:
+            numbers = ", ".join(c.item.invoice_number for c in named)
+            return self._unmatched(
+                f"the payment names items of {len(customers)} customers ({numbers})"
+            )
+        customer = next(iter(customers))
+        if self.by_account and customer not in self.by_account:
+            return self._unmatched(
+                f"it names items of customer {customer}, but account {self.payment.payer_account} "
+                f"is known to pay for {', '.join(sorted(self.by_account))}"
+            )
+        plan = self._plan_for_named(customer, named)
+        if isinstance(plan, str):
+            return self._unmatched(plan)
+        return self._matched(customer, plan, teaches=True)
 
-def _why_not_matched(
-    payment: IncomingPayment, clues: Clues, identified: Sequence[_Assessment]
-) -> str | None:
-    if payment.amount.amount_minor <= 0:
-        return "the amount is zero: nothing to apply"
-    if not identified:
-        if clues.trusted_reference_keys:
-            keys = ", ".join(sorted(clues.trusted_reference_keys))
-            return f"structured reference {keys} is valid but no open invoice carries it"
-        return "no valid structured reference and no open invoice's number in the remittance"
-    if len(identified) > 1:
-        numbers = ", ".join(a.item.invoice_number for a in identified)
-        return f"the payment points at {len(identified)} open invoices ({numbers})"
-    return _why_not_this_one(payment, clues, identified[0].item)
-
-
-def _why_not_this_one(payment: IncomingPayment, clues: Clues, item: OpenItem) -> str | None:
-    stray = clues.trusted_reference_keys - {reference_key(item.payment_reference or "")}
-    if stray:
+    def _plan_for_named(self, customer: str, named: list[_Candidate]) -> _Plan | str:
+        invoices = [c.item for c in named if not c.item.is_credit]
+        credits = [c.item for c in named if c.item.is_credit]
+        if not invoices:
+            return "it names only credit notes"
+        exact = self._combination(invoices, credits, all_named=True)
+        if exact is not None:
+            return exact
+        if len(invoices) == 1 and not credits:
+            return self._single(named[0] if not named[0].item.is_credit else named[-1])
         return (
-            f"invoice {item.invoice_number} is named, but structured reference "
-            f"{', '.join(sorted(stray))} belongs to no open invoice"
+            f"pays {display(self.payment.amount)}, but no combination of the named items "
+            f"({', '.join(i.invoice_number for i in [*invoices, *credits])}) adds up to it"
         )
-    if payment.amount.currency != item.open_amount.currency:
-        return (
-            f"paid in {payment.amount.currency} but invoice {item.invoice_number} is open in "
-            f"{item.open_amount.currency}"
-        )
-    if payment.amount.amount_minor > item.open_amount.amount_minor:
-        return (
-            f"pays {display(payment.amount)} but only {display(item.open_amount)} is open on "
-            f"invoice {item.invoice_number} (overpayment)"
-        )
-    return None
 
+    def _combination(
+        self, invoices: list[OpenItem], credits: list[OpenItem], all_named: bool
+    ) -> _Plan | None:
+        """All named items, else the only combination of them (netting the customer's other
+        credit notes if that is what makes the amount add up)."""
+        open_invoices = sum(i.open_minor for i in invoices)
+        open_credits = sum(c.open_minor for c in credits)
+        slack = self.tolerance.allowed(open_invoices - open_credits)
+        if all_named and abs(open_invoices - open_credits - self.amount) <= slack:
+            several = len(invoices) + len(credits) > 1
+            return _Plan(tuple(invoices), tuple(credits), "pays every item it names" * several)
+        others = [c for c in self._customer_credits(invoices[0].customer_id) if c not in credits]
+        if len(invoices) == 1 and not others:
+            return None
+        search = combinations_paying(
+            self.amount + open_credits,
+            [i.open_minor for i in invoices],
+            [c.open_minor for c in others],
+        )
+        unique = search.unique
+        if unique is None:
+            return None
+        chosen = tuple(invoices[i] for i in unique[0])
+        netted = (*credits, *(others[i] for i in unique[1]))
+        left_out = [i.invoice_number for i in invoices if i not in chosen]
+        verdict = "the only combination of the named items that adds up to the amount"
+        if left_out:
+            verdict += f" (leaving out {', '.join(left_out)})"
+        return _Plan(chosen, netted, verdict)
 
-def _matched(
-    payment: IncomingPayment,
-    chosen: _Assessment,
-    assessed: Sequence[_Assessment],
-    notes: tuple[str, ...],
-) -> Matched:
-    item = chosen.item
-    settles = payment.amount == item.open_amount
-    if settles:
-        verdict = f"pays the full open amount {display(item.open_amount)}: invoice settled"
-    else:
-        remaining = item.open_amount - payment.amount
+    def _single(self, candidate: _Candidate) -> _Plan | str:
+        item = candidate.item
+        difference = self.amount - item.open_minor
+        if abs(difference) <= self.tolerance.allowed(item.open_minor):
+            return _Plan((item,), (), "")
+        if difference > 0:
+            return (
+                f"pays {display(self.payment.amount)} but only {display(item.open_amount)} is "
+                f"open on {item.label} (overpayment)"
+            )
+        payer_known = item.customer_id in self.by_account or item.customer_id in self.by_name
+        if candidate.strongly_named or payer_known:
+            return _Plan((item,), (), "")
+        return (
+            f"pays {display(self.payment.amount)} of the {display(item.open_amount)} open on "
+            f"{item.label}, named by its number only and from a payer not known to be "
+            f"customer {item.customer_id}: a partial payment needs a person"
+        )
+
+    def _from_near(self, near: list[_Candidate]) -> Decision:
+        if len(near) > 1:
+            numbers = ", ".join(c.item.invoice_number for c in near)
+            return self._unmatched(f"the text comes near {len(near)} invoice numbers ({numbers})")
+        [candidate] = near
+        item = candidate.item
+        difference = self.amount - item.open_minor
+        fits = abs(difference) <= self.tolerance.allowed(item.open_minor)
+        known_payer = item.customer_id in self.by_account
+        if self.by_account and not known_payer:
+            return self._unmatched(
+                f"the text comes near {item.label} of customer {item.customer_id}, but account "
+                f"{self.payment.payer_account} pays for {', '.join(sorted(self.by_account))}"
+            )
+        if fits or (known_payer and difference < 0):
+            return self._matched(item.customer_id, _Plan((item,), (), ""), teaches=False)
+        return self._unmatched(
+            f"the text comes near {item.label}, but the amount {display(self.payment.amount)} "
+            f"does not pay its open {display(item.open_amount)} and the payer is not known"
+        )
+
+    def _from_known_payer(self, customer: str) -> Decision:
+        invoices = [
+            i
+            for i in self.items.of_customer(customer)
+            if not i.is_credit and i.currency == self.currency and self._issued_by_then(i)
+        ]
+        credits = self._customer_credits(customer)
+        for item in [*invoices, *credits]:
+            self._candidate(item).findings.append(self._account_finding(customer))
+        if not invoices:
+            return self._unmatched(
+                f"account {self.payment.payer_account} pays for customer {customer}, who has "
+                f"nothing open in {self.currency}"
+            )
+        if len(invoices) > MAX_SEARCHED_ITEMS:
+            self._add_similar()
+            return self._unmatched(
+                f"nothing names an item, and customer {customer} has {len(invoices)} open "
+                f"invoices: too many to tell which ones this pays"
+            )
+        search = combinations_paying(
+            self.amount, [i.open_minor for i in invoices], [c.open_minor for c in credits]
+        )
+        unique = search.unique
+        if unique is None:
+            self._suggest_combinations(customer, invoices, credits, search.found)
+            reason = (
+                "several combinations of its open items add up to the amount"
+                if len(search.found) > 1
+                else "no combination of its open items adds up to the amount"
+            )
+            return self._unmatched(
+                f"account {self.payment.payer_account} pays for customer {customer}, but "
+                f"nothing names an item and {reason}"
+            )
+        chosen = tuple(invoices[i] for i in unique[0])
+        netted = tuple(credits[i] for i in unique[1])
         verdict = (
-            f"pays {display(payment.amount)} of the {display(item.open_amount)} open: "
-            f"partial payment, {display(remaining)} stays open"
+            f"the only combination of customer {customer}'s open items that adds up to the amount"
         )
-    found = tuple(f.says for f in chosen.findings if f.identifies)
-    rejected = tuple(
-        f"invoice {a.item.invoice_number}: {a.agreeing()}, but nothing in the payment names it"
-        for a in assessed
-        if a is not chosen
-    )
-    return Matched(item, payment.amount, settles, Evidence((*notes, *found, verdict), rejected))
+        return self._matched(customer, _Plan(chosen, netted, verdict), teaches=False)
+
+    # Candidates
+
+    def _named(self) -> list[_Candidate]:
+        named: dict[str, _Candidate] = {}
+        for key in self.clues.trusted_reference_keys:
+            for item in self.items.by_reference(key):
+                self._name(
+                    named,
+                    item,
+                    REFERENCE,
+                    f"structured reference {key} is the payment reference of {item.label}",
+                    0.6,
+                )
+        for invoice_id in self.payment.invoice_ids:
+            linked = self.items.get(invoice_id)
+            if linked is not None:
+                self._name(
+                    named,
+                    linked,
+                    PAYMENT_LINK,
+                    f"it was paid through the payment link of {linked.label}",
+                    0.6,
+                )
+        runs = self.clues.runs
+        for end, run in enumerate(runs):
+            if not run[0].isdigit():
+                continue
+            tail = "".join(runs[max(0, end - MAX_PARTS + 1) : end + 1])
+            for item in self.items.by_serial(run):
+                mention = _mention(tail, item.number_keys)
+                if mention is not None:
+                    whole = mention == item.number_key
+                    says = (
+                        f"{item.label} appears in the remittance information"
+                        if whole
+                        else f"{item.label} appears in the remittance information as {mention}"
+                    )
+                    self._name(named, item, NUMBER, says, 0.5 if whole else 0.45)
+        usable = []
+        for candidate in named.values():
+            reason = self._unusable(candidate.item)
+            if reason is None:
+                usable.append(candidate)
+            else:
+                self.closed_named.append(candidate.item)
+                self.rejected.append(
+                    f"{candidate.item.label}: named by {candidate.signals()}, but {reason}"
+                )
+        return sorted(usable, key=lambda c: c.item.invoice_id)
+
+    def _name(
+        self, named: dict[str, _Candidate], item: OpenItem, signal: str, says: str, weight: float
+    ) -> None:
+        candidate = named.get(item.invoice_id)
+        if candidate is None:
+            candidate = named[item.invoice_id] = self._candidate(item)
+        if not candidate.has(signal):
+            candidate.findings.append(Finding(signal, says, weight, identifies=True))
+
+    def _unusable(self, item: OpenItem) -> str | None:
+        if item.status == "cancelled":
+            return "it is cancelled"
+        if not item.is_open:
+            return "nothing is open on it any more (already paid or credited)"
+        if item.currency != self.currency:
+            return f"it is open in {item.currency} and the payment is in {self.currency}"
+        return None
+
+    def _near(self, exclude: list[_Candidate]) -> list[_Candidate]:
+        """Items whose number the text gives with a typo or cut short, among the payer's
+        customers' items and those the amount would pay (not among all items: a typo comes
+        near too many numbers). A number named exactly but not applicable is not near."""
+        if not self.clues.serials:
+            return []
+        pool: dict[str, OpenItem] = {}
+        for customer in self.by_account | self.by_name:
+            for item in self.items.of_customer(customer):
+                pool[item.invoice_id] = item
+        for item in self.items.with_open_amount(self.payment.amount):
+            pool[item.invoice_id] = item
+        for candidate in exclude:
+            pool.pop(candidate.item.invoice_id, None)
+        near = []
+        for item in pool.values():
+            how = nearness(item.number_key, self.clues.number_keys)
+            if how is not None and self._unusable(item) is None:
+                candidate = self._candidate(item)
+                candidate.findings.append(
+                    Finding(
+                        NEAR_NUMBER,
+                        f"the remittance gives {item.label} {how}",
+                        0.35,
+                        identifies=True,
+                    )
+                )
+                near.append(candidate)
+        return sorted(near, key=lambda c: c.item.invoice_id)
+
+    def _add_similar(self) -> None:
+        for item in self.items.with_open_amount(self.payment.amount):
+            self._candidate(item)
+        for customer in self.by_account | self.by_name:
+            for item in self.items.of_customer(customer):
+                if item.currency == self.currency:
+                    self._candidate(item)
+        for candidate in self.candidates.values():
+            self._add_corroboration(candidate.item.customer_id, only=candidate)
+
+    def _add_corroboration(self, customer: str, only: _Candidate | None = None) -> None:
+        for candidate in [only] if only else self.candidates.values():
+            item = candidate.item
+            if item.customer_id != customer:
+                continue
+            if customer in self.by_account and not candidate.has(ACCOUNT):
+                candidate.findings.append(self._account_finding(customer))
+            if customer in self.by_name and not candidate.has(NAME):
+                candidate.findings.append(
+                    Finding(
+                        NAME, f"the payer {self.payment.payer_name} is customer {customer}", 0.2
+                    )
+                )
+            self._add_amount_and_date(candidate)
+
+    def _add_amount_and_date(self, candidate: _Candidate) -> None:
+        item = candidate.item
+        if item.is_credit or candidate.has(DATE) or candidate.has(AMOUNT):
+            return
+        if item.open_minor == self.amount and item.currency == self.currency:
+            candidate.findings.append(
+                Finding(
+                    AMOUNT,
+                    f"the amount {display(self.payment.amount)} equals what is open on "
+                    f"{item.label}",
+                    0.3,
+                )
+            )
+        elif not candidate.has(CLOSE_AMOUNT) and abs(
+            item.open_minor - self.amount
+        ) <= self.tolerance.allowed(item.open_minor):
+            candidate.findings.append(
+                Finding(
+                    CLOSE_AMOUNT,
+                    f"the amount is within tolerance of what is open on {item.label}",
+                    0.2,
+                )
+            )
+        booked = self.payment.booked_on
+        if item.due_date and booked and abs((booked - item.due_date).days) <= 30:
+            candidate.findings.append(
+                Finding(
+                    DATE,
+                    f"{item.label} fell due on {item.due_date}, within 30 days of the payment",
+                    0.05,
+                )
+            )
+
+    def _account_finding(self, customer: str) -> Finding:
+        return Finding(
+            ACCOUNT,
+            f"account {self.payment.payer_account} is known to pay for customer {customer}",
+            0.3,
+        )
+
+    def _candidate(self, item: OpenItem) -> _Candidate:
+        candidate = self.candidates.get(item.invoice_id)
+        if candidate is None:
+            candidate = self.candidates[item.invoice_id] = _Candidate(item)
+        return candidate
+
+    def _customer_credits(self, customer: str) -> list[OpenItem]:
+        return [
+            item
+            for item in self.items.of_customer(customer)
+            if item.is_credit and item.currency == self.currency
+        ]
+
+    def _keep_payers(self, named: list[_Candidate], payer: str) -> list[_Candidate]:
+        kept = []
+        for candidate in named:
+            if candidate.item.customer_id == payer:
+                kept.append(candidate)
+            else:
+                self.rejected.append(
+                    f"{candidate.item.label}: named by {candidate.signals()}, but it is "
+                    f"customer {candidate.item.customer_id}'s and account "
+                    f"{self.payment.payer_account} pays for customer {payer}"
+                )
+        return kept
+
+    def _names_own_closed_item(self) -> bool:
+        """Named items that cannot take a payment, unless all belong to another customer than
+        the one the payer's account is known for (then the number is more likely a typo)."""
+        if not self.closed_named:
+            return False
+        if len(self.by_account) != 1:
+            return True
+        return any(item.customer_id in self.by_account for item in self.closed_named)
+
+    def _issued_by_then(self, item: OpenItem) -> bool:
+        booked = self.payment.booked_on
+        return item.issue_date is None or booked is None or item.issue_date <= booked
+
+    def _suggest_combinations(
+        self,
+        customer: str,
+        invoices: Sequence[OpenItem],
+        credits: Sequence[OpenItem],
+        found: Iterable[tuple[tuple[int, ...], tuple[int, ...]]],
+    ) -> None:
+        for chosen, netted in found:
+            items = [*(invoices[i] for i in chosen), *(credits[i] for i in netted)]
+            self.combinations.append(
+                Suggestion(
+                    customer,
+                    tuple((i.invoice_id, i.invoice_number) for i in items),
+                    0.5,
+                    f"account {self.payment.payer_account} pays for customer {customer}, and "
+                    f"{', '.join(i.invoice_number for i in items)} add up to the amount",
+                )
+            )
+
+    # Outcomes
+
+    def _matched(self, customer: str, plan: _Plan, teaches: bool) -> Matched:
+        left = self.amount + sum(c.open_minor for c in plan.credits)
+        allocations: list[Allocation] = []
+        for position, item in enumerate(plan.invoices):
+            last = position == len(plan.invoices) - 1
+            applied = min(item.open_minor, left)
+            short = item.open_minor - applied
+            settles = short <= (self.tolerance.allowed(item.open_minor) if last else 0)
+            left -= applied
+            allocations.append(self._allocation(item, applied, settles, short if settles else 0))
+        for credit in plan.credits:
+            allocations.append(self._allocation(credit, credit.open_minor, True, 0))
+        before = {i.invoice_id: i.open_minor for i in (*plan.invoices, *plan.credits)}
+        return Matched(
+            customer,
+            tuple(allocations),
+            left,
+            self.currency,
+            teaches,
+            lambda: self._matched_evidence(plan, allocations, before, left),
+        )
+
+    def _matched_evidence(
+        self,
+        plan: _Plan,
+        allocations: Sequence[Allocation],
+        open_before: dict[str, int],
+        unapplied: int,
+    ) -> Evidence:
+        self._add_corroboration(allocations[0].customer_id)
+        verdicts = [
+            self._verdict(a, open_before[a.invoice_id]) for a in allocations if not a.is_credit
+        ]
+        verdicts.extend(
+            f"credit note {a.invoice_number} of {display(a.amount)} is netted"
+            for a in allocations
+            if a.is_credit
+        )
+        if unapplied:
+            verdicts.append(
+                f"{display(Money.of(unapplied, self.currency))} more than is open stays "
+                "unapplied, within tolerance"
+            )
+        chosen = set(open_before)
+        found = [
+            f.says
+            for item_id in sorted(chosen)
+            if (c := self.candidates.get(item_id)) is not None
+            for f in c.findings
+            if f.identifies or f.signal == ACCOUNT
+        ]
+        rejected = [
+            *self.rejected,
+            *(
+                f"{c.item.label}: {c.signals()} {'agree' if len(c.findings) > 1 else 'agrees'}, "
+                "but nothing in the payment names it"
+                for c in self._ranked()
+                if c.item.invoice_id not in chosen and c.findings
+            ),
+        ][:MAX_REJECTED]
+        signals = (*self._notes(), *found, *([plan.verdict] if plan.verdict else ()), *verdicts)
+        return Evidence(tuple(signals), tuple(rejected))
+
+    def _allocation(
+        self, item: OpenItem, applied: int, settles: bool, written_off: int
+    ) -> Allocation:
+        return Allocation(
+            invoice_id=item.invoice_id,
+            invoice_number=item.invoice_number,
+            customer_id=item.customer_id,
+            is_credit=item.is_credit,
+            currency=item.currency,
+            amount_minor=applied,
+            settles=settles,
+            written_off_minor=written_off,
+        )
+
+    def _verdict(self, allocation: Allocation, open_before: int) -> str:
+        label = f"invoice {allocation.invoice_number}"
+        was_open = display(Money.of(open_before, allocation.currency))
+        paid = display(allocation.amount)
+        if allocation.settles and allocation.written_off_minor:
+            return (
+                f"pays {paid} of the {was_open} open on {label}: settled, "
+                f"{display(allocation.written_off)} short is within tolerance"
+            )
+        if allocation.settles:
+            return f"pays the full open amount {was_open}: {label} settled"
+        remaining = display(Money.of(open_before - allocation.amount_minor, allocation.currency))
+        return (
+            f"pays {paid} of the {was_open} open: partial payment of {label}, "
+            f"{remaining} stays open"
+        )
+
+    def _unmatched(self, reason: str) -> Unmatched:
+        for candidate in list(self.candidates.values()):
+            self._add_corroboration(candidate.item.customer_id, only=candidate)
+        ranked = self._ranked()
+        found = [f.says for c in ranked for f in c.findings if f.identifies]
+        rejected = [
+            *self.rejected,
+            *(
+                f"{c.item.label}: named by {c.signals()}, not applied: {reason}"
+                if c.names_it
+                else f"{c.item.label}: {c.signals()} "
+                f"{'agree' if len(c.findings) > 1 else 'agrees'}, not enough to match"
+                for c in ranked
+                if c.findings
+            ),
+        ][:MAX_REJECTED]
+        singles = [
+            Suggestion(
+                c.item.customer_id,
+                ((c.item.invoice_id, c.item.invoice_number),),
+                c.score,
+                "; ".join(f.says for f in c.findings),
+            )
+            for c in ranked
+            if c.findings and not c.item.is_credit
+        ]
+        suggestions = sorted(
+            [*self.combinations, *singles], key=lambda s: (-s.score, s.invoice_ids)
+        )[:MAX_SUGGESTIONS]
+        return Unmatched(
+            reason, tuple(suggestions), Evidence((*self._notes(), *found), tuple(rejected))
+        )
+
+    def _ranked(self) -> list[_Candidate]:
+        booked = self.payment.booked_on
+        return sorted(
+            self.candidates.values(),
+            key=lambda c: (
+                -c.score,
+                abs((booked - c.item.due_date).days) if booked and c.item.due_date else 0,
+                c.item.invoice_id,
+            ),
+        )
 
 
-def _unmatched(reason: str, assessed: Sequence[_Assessment], notes: tuple[str, ...]) -> Unmatched:
-    found = tuple(f.says for a in assessed for f in a.findings if f.identifies)
-    rejected = tuple(
-        f"invoice {a.item.invoice_number}: named by {a.signals()}, not applied: {reason}"
-        if a.identifies
-        else f"invoice {a.item.invoice_number}: {a.agreeing()}, not enough to match"
-        for a in assessed
-    )
-    suggestions = tuple(
-        Suggestion(a.item, a.score, "; ".join(f.says for f in a.findings))
-        for a in assessed[:MAX_SUGGESTIONS]
-    )
-    return Unmatched(reason, suggestions, Evidence((*notes, *found), rejected))
+def _mention(tail: str, keys: tuple[str, ...]) -> str | None:
+    """The key of the number (whole, else without its leading parts) the compacted text ends
+    with; digits glued to more digits before them are part of another number."""
+    for key in keys:
+        if tail.endswith(key):
+            before = len(tail) - len(key) - 1
+            if before < 0 or not (key[0].isdigit() and tail[before].isdigit()):
+                return key
+    return None

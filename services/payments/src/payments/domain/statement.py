@@ -14,6 +14,7 @@ from settle_shared.errors import Problem
 from settle_shared.money import Money
 
 Direction = Literal["credit", "debit"]
+StatementFormat = Literal["camt.053", "camt.054", "mt940"]
 OPENING_CODES = ("OPBD", "PRCD")
 CLOSING_CODE = "CLBD"
 BOOKED = "BOOK"
@@ -80,6 +81,14 @@ class Statement:
     balances: tuple[Balance, ...]
     summary: TransactionsSummary
     at: Location
+
+    @property
+    def source(self) -> StatementFormat:
+        if self.version.startswith("camt.054"):
+            return "camt.054"
+        if self.version.startswith("camt.053"):
+            return "camt.053"
+        return "mt940"
 
     @property
     def opening(self) -> Balance | None:

@@ -69,8 +69,8 @@ class AllocationView(BaseModel):
 
 class SuggestionView(BaseModel):
     customer_id: str
-    invoice_id: str
-    invoice_number: str
+    invoice_ids: list[str]
+    invoice_numbers: list[str]
     score: float
     reason: str
 
@@ -144,7 +144,9 @@ async def upload_statements(
         await _spool(request, body)
         body.seek(0)
         try:
-            report = await handlers.import_statements(db, tenant, body)
+            report = await handlers.import_statements(
+                db, tenant, body, request.app.state.service.tolerance
+            )
         except StatementRejected as rejected:
             raise ProblemError(
                 422, rejected.slug, rejected.title, rejected.reason, rejected.problems
