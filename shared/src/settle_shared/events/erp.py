@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
-from settle_shared.events.common import CustomerEvent, CustomerMaster, EntityId
+from settle_shared.events.common import CustomerEvent, CustomerMaster, EntityId, TenantId
 from settle_shared.events.topics import ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, REGISTRY
 from settle_shared.money import Money
+from settle_shared.registry import EventPayload
 
 CUSTOMER_EXAMPLE: dict[str, Any] = {
     "tenant": "acme-nl",
@@ -218,3 +219,41 @@ class ErpPaymentRecorded(CustomerEvent):
 
     def subject(self) -> str:
         return self.payment_id
+
+
+STATEMENT_CONTENT_LIMIT = 700_000
+
+
+@REGISTRY.event("erp.bank-statement.received", 1, ERP_PAYMENTS)
+class ErpBankStatementReceived(EventPayload):
+    """The ERP forwards a bank statement file it received (camt.053, camt.054 or MT940), to be
+    imported exactly as if uploaded over HTTP. The file travels base64-encoded in the record, so
+    it must stay under Kafka's default 1 MB record size: larger files go to the HTTP upload."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "file_id": "bank-2026-11-20-001",
+                    "media_type": "application/xml",
+                    "content_base64": "PD94bWwgdmVyc2lvbj0iMS4wIj8+",
+                    "received_at": "2026-11-20T06:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    tenant: TenantId
+    file_id: EntityId = Field(description="The ERP's id for the file; a resend uses the same id")
+    media_type: Literal["application/xml", "text/xml", "text/plain"] = Field(
+        description="application/xml or text/xml for ISO 20022 camt, text/plain for MT940"
+    )
+    content_base64: str = Field(max_length=STATEMENT_CONTENT_LIMIT, description="The file itself")
+    received_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return f"{self.tenant}:bank-statement:{self.file_id}"
+
+    def subject(self) -> str:
+        return self.file_id

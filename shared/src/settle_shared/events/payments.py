@@ -229,3 +229,39 @@ class InvoicePartiallyPaid(CustomerEvent):
 
     def subject(self) -> str:
         return self.invoice_id
+
+
+@REGISTRY.event("settle.invoice.reopened", 1, PAYMENTS)
+class InvoiceReopened(CustomerEvent):
+    """A payment applied to an invoice was taken off it (a person unmatched it): the invoice is
+    open again for what remains. Dunning resumes collecting it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_CASE_CUSTOMER,
+                    "invoice_id": "INV-2026-000123",
+                    "invoice_number": "2026-000123",
+                    "paid": {"amount_minor": 0, "currency": "EUR"},
+                    "open_amount": {"amount_minor": 123450, "currency": "EUR"},
+                    "payment_ids": [],
+                    "reversed_payment_id": _PAYMENT_ID,
+                    "reason": "matched to the wrong invoice; unmatched by a credit manager",
+                    "reopened_at": "2026-11-21T09:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    invoice_id: EntityId
+    invoice_number: EntityId
+    paid: Money = Field(description="What is still paid on the invoice after the reversal")
+    open_amount: Money
+    payment_ids: list[EntityId] = Field(description="Payments still applied (may be empty)")
+    reversed_payment_id: EntityId
+    reason: str
+    reopened_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.invoice_id
