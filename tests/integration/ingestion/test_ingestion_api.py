@@ -128,7 +128,7 @@ async def test_an_invoice_knows_when_its_customer_arrived_later(
     assert (body["received_before_customer"], body["customer_known"]) == (True, True)
 
 
-async def test_a_conflicting_invoice_reissue_is_a_conflict(
+async def test_other_content_under_the_same_version_stamp_is_a_conflict(
     service: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     await put_invoice(client, INVOICE)
@@ -138,12 +138,9 @@ async def test_a_conflicting_invoice_reissue_is_a_conflict(
     assert conflict.headers["content-type"] == "application/problem+json"
     problem = conflict.json()
     assert problem["type"].endswith("/conflict")
-    assert "amendments are not supported by erp.invoice.issued.v1" in problem["detail"]
+    assert "send a change with a later updated_at" in problem["detail"]
     assert problem["errors"] == [
-        {
-            "location": "/body/due_date",
-            "message": 'already issued as "2026-11-16", now "2026-11-30"',
-        }
+        {"location": "/body/due_date", "message": 'held as "2026-11-16", now "2026-11-30"'}
     ]
     assert len(await announced(service, INVOICES.name)) == 1
 
@@ -232,7 +229,9 @@ async def test_another_tenant_can_neither_read_nor_overwrite_a_record(
     assert (await client.get("/v1/customers/C-1001", headers=OTHER)).status_code == 404
     assert (await client.get("/v1/invoices/INV-2026-000123", headers=OTHER)).status_code == 404
     theirs = await put_customer(client, renamed("Their Own B.V."), headers=OTHER)
-    their_invoice = await put_invoice(client, {**INVOICE, "due_date": "2026-12-01"}, OTHER)
+    their_invoice = await put_invoice(
+        client, {**INVOICE, "due_date": "2026-12-01", "updated_at": "2026-11-03T09:00:00Z"}, OTHER
+    )
 
     assert (theirs.status_code, their_invoice.status_code) == (201, 201)
     ours = (await client.get("/v1/customers/C-1001", headers=ACME)).json()

@@ -245,7 +245,7 @@ async def test_a_customer_breaking_a_rule_is_rejected_with_every_problem(
     assert await published(service, CUSTOMERS.name, UPSERTED) == []
 
 
-async def test_a_conflicting_invoice_reissue_is_rejected_and_changes_nothing(
+async def test_other_content_under_the_same_version_stamp_is_rejected_and_changes_nothing(
     service: ServiceHarness,
 ) -> None:
     service.publish(invoice())
@@ -254,11 +254,11 @@ async def test_a_conflicting_invoice_reissue_is_rejected_and_changes_nothing(
 
     [dead_letter] = rejected(service)
     assert dead_letter["settle-dlq-reason"] == (
-        "invoice INV-2026-000123 was already issued with different content; "
-        "amendments are not supported by erp.invoice.issued.v1"
+        "invoice INV-2026-000123 is held with other content under the same updated_at "
+        "(2026-11-02T09:20:00+00:00); send a change with a later updated_at"
     )
     assert json.loads(dead_letter["settle-dlq-problems"]) == [
-        {"location": "/amount/amount_minor", "message": "already issued as 123450, now 99900"}
+        {"location": "/amount/amount_minor", "message": "held as 123450, now 99900"}
     ]
     [issued] = payloads(await published(service, INVOICES.name, ISSUED))
     assert issued["amount"]["amount_minor"] == 123450

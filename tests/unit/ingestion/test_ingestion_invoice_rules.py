@@ -5,7 +5,7 @@ import pytest
 
 from ingestion.domain.invoices import (
     InvoiceContent,
-    InvoiceReissued,
+    changed_fields,
     differences,
     invoice_problems,
 )
@@ -124,23 +124,47 @@ def test_the_same_invoice_stamped_again_has_the_same_fingerprint() -> None:
     assert first.fingerprint() != InvoiceContent.of(invoice(amount=amount(1))).fingerprint()
 
 
-def test_a_reissue_names_every_field_that_differs() -> None:
+def test_payment_terms_are_part_of_the_fingerprint() -> None:
+    without = InvoiceContent.of(invoice())
+    net14 = InvoiceContent.of(invoice(payment_terms="NET14"))
+    assert without.fingerprint() != net14.fingerprint()
+    assert net14.fingerprint() != InvoiceContent.of(invoice(payment_terms="NET30")).fingerprint()
+
+
+def test_an_invoice_without_payment_terms_keeps_the_fingerprint_it_had_before_terms_existed() -> (
+    None
+):
+    document = InvoiceContent.of(invoice()).as_document()
+    assert "payment_terms" not in document
+    assert set(document) == {
+        "customer_id",
+        "invoice_number",
+        "issue_date",
+        "due_date",
+        "amount",
+        "payment_reference",
+    }
+
+
+@pytest.mark.parametrize("terms", ["  ", "x" * 65])
+def test_blank_or_prose_payment_terms_are_refused(terms: str) -> None:
+    assert locations(invoice(payment_terms=terms)) == ["/payment_terms"]
+
+
+def test_a_change_names_every_field_that_differs() -> None:
     first = InvoiceContent.of(invoice())
-    again = InvoiceContent.of(invoice(amount=amount(99, "USD"), due_date="2026-11-30"))
-    assert [(p.location, p.message) for p in differences(first, again)] == [
-        ("/due_date", 'already issued as "2026-11-16", now "2026-11-30"'),
-        ("/amount/amount_minor", "already issued as 123450, now 99"),
-        ("/amount/currency", 'already issued as "EUR", now "USD"'),
-    ]
-
-
-def test_an_identical_reissue_has_no_differences() -> None:
-    assert differences(InvoiceContent.of(invoice()), InvoiceContent.of(invoice())) == []
-
-
-def test_a_conflicting_reissue_says_amendments_are_not_supported() -> None:
-    conflict = InvoiceReissued("INV-1", [])
-    assert conflict.reason == (
-        "invoice INV-1 was already issued with different content; "
-        "amendments are not supported by erp.invoice.issued.v1"
+    again = InvoiceContent.of(
+        invoice(amount=amount(99, "USD"), due_date="2026-11-30", payment_terms="NET28")
     )
+    assert [(p.location, p.message) for p in differences(first, again)] == [
+        ("/due_date", 'held as "2026-11-16", now "2026-11-30"'),
+        ("/amount/amount_minor", "held as 123450, now 99"),
+        ("/amount/currency", 'held as "EUR", now "USD"'),
+        ("/payment_terms", 'held as null, now "NET28"'),
+    ]
+    assert changed_fields(first, again) == ["due_date", "amount", "payment_terms"]
+
+
+def test_identical_content_has_no_differences() -> None:
+    assert differences(InvoiceContent.of(invoice()), InvoiceContent.of(invoice())) == []
+    assert changed_fields(InvoiceContent.of(invoice()), InvoiceContent.of(invoice())) == []

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from ingestion import handlers
+from ingestion.adapters.outbox import EventSink
+from ingestion.domain.records import RECORD_TYPES
 from settle_shared.consumer import ConsumerSpec
 from settle_shared.db import Database
-from settle_shared.events.erp import ErpCustomerUpserted, ErpInvoiceIssued
 from settle_shared.events.topics import ERP_CUSTOMERS, ERP_INVOICES, INGESTION_REJECTED
 
 
-def consumers(db: Database) -> list[ConsumerSpec]:
+def consumers(db: Database, outbox: EventSink) -> list[ConsumerSpec]:
+    handle = db.idempotent(handlers.consumer_handler(outbox))
     return [
         ConsumerSpec(
             name="ingestion",
             topics=(ERP_CUSTOMERS.name, ERP_INVOICES.name),
-            handlers={
-                ErpCustomerUpserted: db.idempotent(handlers.customer_upserted),
-                ErpInvoiceIssued: db.idempotent(handlers.invoice_issued),
-            },
+            handlers=dict.fromkeys(RECORD_TYPES.values(), handle),
             dead_letter_topic=INGESTION_REJECTED.name,
         )
     ]

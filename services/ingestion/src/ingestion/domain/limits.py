@@ -1,0 +1,30 @@
+"""What ingestion accepts at most, so that an oversized or hostile input is refused before it
+costs memory: request bodies, JSON nesting, items per batch, files and XML documents."""
+
+from __future__ import annotations
+
+import re
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BATCH_ITEMS = 5_000
+MAX_JSON_DEPTH = 32
+MAX_XML_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_CSV_FIELD_CHARACTERS = 10_000
+MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(document: bytes) -> int:
+    """How deeply a JSON text nests arrays and objects, read without parsing it (strings, which
+    may contain brackets, are skipped), so that a hostile body never reaches the parser."""
+    brackets = _JSON_STRING.sub(b'""', document).translate(None, _NOT_A_BRACKET)
+    depth = deepest = 0
+    for bracket in brackets:
+        if bracket in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
