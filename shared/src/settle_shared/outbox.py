@@ -31,11 +31,15 @@ NOTIFY_CHANNEL = "settle_outbox"
 STANDBY = "standing by for the relay lock"
 _RELAY_LOCK_KEY = 0x0B7B0C
 # One statement for any number of rows: arrays in, one row per element out. Headers travel as
-# text and become jsonb in SQL (asyncpg has no binary jsonb encoder for arrays).
-_INSERT_MANY = """INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
-    SELECT event_id, event_type, topic, key, value, headers::jsonb
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[])
-        AS row (event_id, event_type, topic, key, value, headers)"""
+# text and become jsonb in SQL (asyncpg has no binary jsonb encoder for arrays). The relay is
+# woken in the same round trip.
+_INSERT_MANY = """WITH queued AS (
+        INSERT INTO outbox (event_id, event_type, topic, key, value, headers)
+        SELECT event_id, event_type, topic, key, value, headers::jsonb
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[])
+            AS row (event_id, event_type, topic, key, value, headers)
+        RETURNING 1)
+    SELECT pg_notify($7, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued"""
 
 
 class OutboxWriter:
@@ -75,9 +79,8 @@ class OutboxWriter:
                 column.append(value)
             events.append(event)
         if events:
-            await connection.execute(_INSERT_MANY, *columns)
-            # Delivered at commit; Postgres folds repeats within one transaction into one.
-            await connection.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+            # The NOTIFY is delivered at commit; Postgres folds repeats in one transaction.
+            await connection.execute(_INSERT_MANY, *columns, NOTIFY_CHANNEL)
         return events
 
 
