@@ -34,11 +34,12 @@ from settle_shared.health import Heartbeat
 from settle_shared.messaging import IncomingRecord, OutgoingRecord, Publisher, Subscription
 from settle_shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_PROCESSED
 from settle_shared.registry import EventPayload, EventRegistry
-from settle_shared.tracing import consuming
+from settle_shared.tracing import consuming, consuming_batch
 
 log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=EventPayload)
+T = TypeVar("T")
 current_event_id: ContextVar[str | None] = ContextVar("current_event_id", default=None)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -74,17 +75,30 @@ class Received(Generic[P]):
 
 
 Handler = Callable[[Received[Any]], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Received[Any]]], Awaitable[Mapping[int, RejectedMessage]]]
+"""Handles consecutive records in one go; returns the ones it refuses, by position."""
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
     """One consumer group: the topics it reads and a handler per event model it cares about.
-    Event types without a handler are skipped, so producers can add types without breaking it."""
+    Event types without a handler are skipped, so producers can add types without breaking it.
+
+    A type may also have a batch handler: consecutive records sharing one batch handler are
+    handled together (one transaction for many records). The single handler stays the fallback
+    that isolates a record when the batch as a whole fails."""
 
     name: str
     topics: tuple[str, ...]
     handlers: Mapping[type[EventPayload], Handler]
     dead_letter_topic: str
+    batch_handlers: Mapping[type[EventPayload], BatchHandler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unbacked = set(self.batch_handlers) - set(self.handlers)
+        if unbacked:
+            names = ", ".join(sorted(model.__name__ for model in unbacked))
+            raise ValueError(f"{self.name}: batch handlers need a single handler too: {names}")
 
 
 @dataclass(frozen=True)
@@ -137,44 +151,94 @@ class ConsumerGuard:
         records = await self._subscription.fetch(
             self._policy.fetch_timeout_ms, self._policy.max_records
         )
-        for record in records:
-            await self._process(record)
+        for run in self._runs([self._decode(record) for record in records]):
+            batch_handler = self._batch_handler_of(run[0])
+            if batch_handler is not None and len(run) > 1:
+                await self._process_batch(batch_handler, run)
+            else:
+                for item in run:
+                    await self._process(item)
         if records:
             await self._subscription.commit(_next_offsets(records))
         self._heartbeat.beat()
         self._report_lag()
         return len(records)
 
-    async def _process(self, record: IncomingRecord) -> None:
+    def _decode(self, record: IncomingRecord) -> _Decoded:
         try:
-            outcome, event_type = await self._decode_and_handle(record)
+            event = from_kafka(record.value, record.headers)
+            event_type = self._registry.lookup(event.type)
+            if event_type is None or event_type.model not in self._spec.handlers:
+                return _Decoded(record, event.type)
+            payload = event_type.parse(event.data)
+            if payload.tenant != event.tenant:
+                raise InvalidMessage(
+                    f"ce_tenant {event.tenant!r} differs from payload tenant {payload.tenant!r}"
+                )
         except RejectedMessage as rejection:
-            await self._dead_letter(record, rejection)
-            return
-        self._consecutive_dead_letters = 0
-        EVENTS_PROCESSED.labels(self._spec.name, event_type, outcome).inc()
+            return _Decoded(record, "unknown", rejection=rejection)
+        return _Decoded(record, event.type, Received(self._spec.name, event, payload, record))
 
-    async def _decode_and_handle(self, record: IncomingRecord) -> tuple[str, str]:
-        event = from_kafka(record.value, record.headers)
-        event_type = self._registry.lookup(event.type)
-        handler = self._spec.handlers.get(event_type.model) if event_type else None
-        if event_type is None or handler is None:
-            return ("ignored", event.type)
-        payload = event_type.parse(event.data)
-        if payload.tenant != event.tenant:
-            raise InvalidMessage(
-                f"ce_tenant {event.tenant!r} differs from payload tenant {payload.tenant!r}"
-            )
-        received = Received(self._spec.name, event, payload, record)
-        token = current_event_id.set(event.id)
+    def _batch_handler_of(self, item: _Decoded) -> BatchHandler | None:
+        if item.received is None:
+            return None
+        return self._spec.batch_handlers.get(type(item.received.payload))
+
+    def _runs(self, items: list[_Decoded]) -> list[list[_Decoded]]:
+        """Consecutive items sharing a batch handler form one run; every other item is alone.
+        Handling runs in order keeps each partition's order."""
+        runs: list[list[_Decoded]] = []
+        for item in items:
+            handler = self._batch_handler_of(item)
+            if runs and handler is not None and handler is self._batch_handler_of(runs[-1][0]):
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        return runs
+
+    async def _process(self, item: _Decoded) -> None:
+        if item.rejection is not None:
+            await self._dead_letter(item.record, item.rejection)
+            return
+        if item.received is None:
+            EVENTS_PROCESSED.labels(self._spec.name, item.event_type, "ignored").inc()
+            return
+        received = item.received
+        handler = self._spec.handlers[type(received.payload)]
+        token = current_event_id.set(received.event.id)
         try:
-            with consuming(event.trace, record.topic, event.type):
-                await self._handle(handler, received)
+            with consuming(received.event.trace, item.record.topic, item.event_type):
+                await self._with_retries(lambda: handler(received))
+        except RejectedMessage as rejection:
+            await self._dead_letter(item.record, rejection)
+            return
         finally:
             current_event_id.reset(token)
-        return ("duplicate" if received.duplicate else "processed", event.type)
+        self._handled(item)
 
-    async def _handle(self, handler: Handler, received: Received[Any]) -> None:
+    async def _process_batch(self, handler: BatchHandler, run: list[_Decoded]) -> None:
+        receiveds = [item.received for item in run if item.received is not None]
+        try:
+            with consuming_batch([r.event.trace for r in receiveds], run[0].record.topic):
+                rejections = await self._with_retries(lambda: handler(receiveds))
+        except RejectedMessage:
+            # Something in the run breaks the batch path: one by one isolates the culprit.
+            for item in run:
+                await self._process(item)
+            return
+        for position, item in enumerate(run):
+            if position in rejections:
+                await self._dead_letter(item.record, rejections[position])
+            else:
+                self._handled(item)
+
+    def _handled(self, item: _Decoded) -> None:
+        self._consecutive_dead_letters = 0
+        duplicate = item.received is not None and item.received.duplicate
+        outcome = "duplicate" if duplicate else "processed"
+        EVENTS_PROCESSED.labels(self._spec.name, item.event_type, outcome).inc()
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         attempts = 0
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((*TRANSIENT_ERRORS, _Unexpected)),
@@ -185,13 +249,14 @@ class ConsumerGuard:
             with attempt:
                 attempts += 1
                 try:
-                    await handler(received)
+                    return await call()
                 except _NOT_RETRIED_AS_UNEXPECTED:
                     raise
                 except Exception as error:
                     if attempts >= self._policy.unexpected_attempts:
                         raise RejectedMessage(f"handler failed: {error!r}") from error
                     raise _Unexpected(error) from error
+        raise AssertionError("AsyncRetrying either returns or raises")
 
     async def _dead_letter(self, record: IncomingRecord, rejection: RejectedMessage) -> None:
         self._consecutive_dead_letters += 1
@@ -219,6 +284,16 @@ class ConsumerGuard:
     def _report_lag(self) -> None:
         for (topic, partition), lag in self._subscription.lag().items():
             CONSUMER_LAG.labels(self._spec.name, topic, str(partition)).set(lag)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A fetched record after decoding: ready for a handler, refused, or of no interest."""
+
+    record: IncomingRecord
+    event_type: str
+    received: Received[Any] | None = None
+    rejection: RejectedMessage | None = None
 
 
 class _Unexpected(Exception):

@@ -4,7 +4,7 @@ for consumers, the inbox row that makes redelivery harmless."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from settle_shared import inbox
 from settle_shared.clock import Clock
 from settle_shared.cloudevents import CloudEvent
 from settle_shared.consumer import Received
+from settle_shared.errors import RejectedMessage
 from settle_shared.outbox import OutboxWriter
 from settle_shared.pg import Connection
 from settle_shared.registry import EventPayload
@@ -63,6 +64,46 @@ class Database:
                     received.mark_duplicate()
 
         return handle_once
+
+    def idempotent_batch(
+        self,
+        handle: Callable[
+            [Transaction, Sequence[Received[P]]], Awaitable[Mapping[int, RejectedMessage]]
+        ],
+    ) -> Callable[[Sequence[Received[P]]], Awaitable[Mapping[int, RejectedMessage]]]:
+        """A batch handler that runs `handle` once over the records delivered for the first time,
+        in one transaction. `handle` returns the records it refuses, by position in what it
+        was given; their inbox claims are undone so they are dead-lettered, never lost."""
+
+        async def handle_once(batch: Sequence[Received[P]]) -> Mapping[int, RejectedMessage]:
+            consumer = batch[0].consumer
+            async with self.transaction() as tx:
+                fresh_ids = await inbox.first_deliveries(
+                    tx.connection, consumer, [(r.event.id, r.event.type) for r in batch]
+                )
+                fresh = _first_of_each(batch, fresh_ids)
+                for position, received in enumerate(batch):
+                    if position not in fresh:
+                        received.mark_duplicate()
+                refused = await handle(tx, [batch[position] for position in fresh])
+                rejections = {fresh[index]: rejection for index, rejection in refused.items()}
+                if rejections:
+                    refused_ids = [batch[position].event.id for position in rejections]
+                    await inbox.forget(tx.connection, consumer, refused_ids)
+            return rejections
+
+        return handle_once
+
+
+def _first_of_each(batch: Sequence[Received[P]], fresh_ids: set[str]) -> list[int]:
+    """Positions of the first record of each newly claimed event id (a batch may repeat one)."""
+    positions: list[int] = []
+    taken: set[str] = set()
+    for position, received in enumerate(batch):
+        if received.event.id in fresh_ids and received.event.id not in taken:
+            taken.add(received.event.id)
+            positions.append(position)
+    return positions
 
 
 async def create_pool(database_url: str, max_size: int) -> asyncpg.Pool:

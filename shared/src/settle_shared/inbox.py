@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from settle_shared.pg import Connection
 
 
@@ -17,6 +19,30 @@ async def first_delivery(
         event_type,
     )
     return inserted is True
+
+
+async def first_deliveries(
+    connection: Connection, consumer: str, events: Sequence[tuple[str, str]]
+) -> set[str]:
+    """The ids, among (event id, event type) pairs, delivered for the first time: one statement
+    for a whole batch. Call inside the handler's transaction."""
+    rows = await connection.fetch(
+        """INSERT INTO inbox (consumer, event_id, event_type)
+           SELECT $1, event_id, event_type FROM unnest($2::text[], $3::text[]) AS e (event_id, event_type)
+           ON CONFLICT DO NOTHING RETURNING event_id""",
+        consumer,
+        [event_id for event_id, _ in events],
+        [event_type for _, event_type in events],
+    )
+    return {row["event_id"] for row in rows}
+
+
+async def forget(connection: Connection, consumer: str, event_ids: Sequence[str]) -> None:
+    """Undo claims in this transaction: for records refused and sent to the dead-letter topic
+    after commit, so that a crash before they get there means redelivery, not loss."""
+    await connection.execute(
+        "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::text[])", consumer, event_ids
+    )
 
 
 async def seen(connection: Connection, consumer: str, event_id: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from opentelemetry import propagate, trace
@@ -31,5 +31,27 @@ def consuming(trace_headers: dict[str, str], topic: str, event_type: str) -> Ite
     }
     with tracer.start_as_current_span(
         f"process {topic}", context=context, kind=SpanKind.CONSUMER, attributes=attributes
+    ):
+        yield
+
+
+@contextmanager
+def consuming_batch(trace_headers: Sequence[dict[str, str]], topic: str) -> Iterator[None]:
+    """One span for records handled together, linked to each record's producer trace."""
+    links = [
+        trace.Link(span_context)
+        for headers in trace_headers
+        if (
+            span_context := trace.get_current_span(propagate.extract(headers)).get_span_context()
+        ).is_valid
+    ]
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.operation.type": "process",
+        "messaging.batch.message_count": len(trace_headers),
+    }
+    with tracer.start_as_current_span(
+        f"process {topic}", kind=SpanKind.CONSUMER, links=links, attributes=attributes
     ):
         yield

@@ -57,3 +57,20 @@ async def test_the_inbox_admits_an_event_once_per_consumer(fresh_database: str) 
         assert await inbox.first_delivery(connection, "payments", "e-1", "t") is True
     finally:
         await connection.close()
+
+
+async def test_a_batch_claims_each_new_event_once_and_can_forget_refused_ones(
+    fresh_database: str,
+) -> None:
+    await migrate(fresh_database, SHARED)
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await inbox.first_delivery(connection, "ingestion", "e-1", "t")
+        fresh = await inbox.first_deliveries(
+            connection, "ingestion", [("e-1", "t"), ("e-2", "t"), ("e-2", "t"), ("e-3", "t")]
+        )
+        assert fresh == {"e-2", "e-3"}
+        await inbox.forget(connection, "ingestion", ["e-3"])
+        assert await inbox.first_deliveries(connection, "ingestion", [("e-3", "t")]) == {"e-3"}
+    finally:
+        await connection.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ from ingestion.domain.records import ErpRecord
 from ingestion.domain.timestamps import updated_at_problems
 from settle_shared.consumer import Received
 from settle_shared.db import Database, Transaction
-from settle_shared.errors import InvalidMessage, Problem
+from settle_shared.errors import InvalidMessage, Problem, RejectedMessage
 from settle_shared.events.erp import (
     ErpCreditNoteIssued,
     ErpCustomerUpserted,
@@ -103,6 +103,29 @@ def consumer_handler(
     return handle
 
 
+def consumer_batch_handler(
+    outbox: EventSink,
+) -> Callable[[Transaction, Sequence[Received[ErpRecord]]], Awaitable[dict[int, RejectedMessage]]]:
+    """Many ERP records in one transaction, tenant by tenant; the refused ones are returned to be
+    dead-lettered, by position."""
+
+    async def handle(
+        tx: Transaction, batch: Sequence[Received[ErpRecord]]
+    ) -> dict[int, RejectedMessage]:
+        positions_by_tenant: dict[str, list[int]] = {}
+        for position, received in enumerate(batch):
+            positions_by_tenant.setdefault(received.payload.tenant, []).append(position)
+        refused: dict[int, RejectedMessage] = {}
+        for tenant, positions in positions_by_tenant.items():
+            results = await record(tx, outbox, tenant, [batch[p].payload for p in positions])
+            for position, result in zip(positions, results, strict=True):
+                if isinstance(result, Refusal):
+                    refused[position] = InvalidMessage(result.reason, result.problems)
+        return refused
+
+    return handle
+
+
 async def record(
     tx: Transaction, outbox: EventSink, tenant: str, records: Sequence[ErpRecord]
 ) -> list[Result]:
@@ -145,7 +168,16 @@ async def record_customers(
         if change is CustomerChange.STALE:
             _log_stale(customer, stored)
         elif change is CustomerChange.UNCHANGED:
-            restamped[customer.customer_id] = customer.updated_at
+            # Move the stamp on in memory too: a later record of this batch compares with it.
+            assert stored is not None
+            stamped = replace(
+                stored, version=replace(stored.version, updated_at=customer.updated_at)
+            )
+            held[customer.customer_id] = stamped
+            if customer.customer_id in changed:
+                changed[customer.customer_id] = stamped
+            else:
+                restamped[customer.customer_id] = customer.updated_at
         else:
             revision = 1 if stored is None else stored.revision + 1
             accepted = StoredCustomer(

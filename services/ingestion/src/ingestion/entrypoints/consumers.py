@@ -12,11 +12,13 @@ from settle_shared.events.topics import ERP_CUSTOMERS, ERP_INVOICES, INGESTION_R
 
 def consumers(db: Database, outbox: EventSink) -> list[ConsumerSpec]:
     handle = db.idempotent(handlers.consumer_handler(outbox))
+    handle_many = db.idempotent_batch(handlers.consumer_batch_handler(outbox))
     return [
         ConsumerSpec(
             name="ingestion",
             topics=(ERP_CUSTOMERS.name, ERP_INVOICES.name),
             handlers=dict.fromkeys(RECORD_TYPES.values(), handle),
             dead_letter_topic=INGESTION_REJECTED.name,
+            batch_handlers=dict.fromkeys(RECORD_TYPES.values(), handle_many),
         )
     ]
