@@ -3,15 +3,16 @@ details, a request size limit and, in test mode only, the test clock."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from settle_shared.auth import ApiKeys
 from settle_shared.clock import ClockMovedBackwards, ShiftableClock
@@ -27,8 +28,9 @@ from settle_shared.problems import (
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def service_database(request: Request) -> Database:
-    """The database of the service's components, which every bootstrap exposes as `.db`."""
+async def service_database(request: Request) -> Database:
+    """The database of the service's components, which every bootstrap exposes as `.db`
+    (a coroutine so that FastAPI does not hand it to a worker thread)."""
     db: Database = request.app.state.service.db
     return db
 
@@ -50,7 +52,7 @@ def create_app(
     app.state.api_keys = api_keys
     app.state.health = Health()
     install_problem_handlers(app)
-    app.middleware("http")(_body_limit(max_body_bytes))
+    app.add_middleware(DeclaredSizeLimit, max_bytes=max_body_bytes)
     app.include_router(_operations_router())
     if test_mode:
         app.include_router(_test_clock_router())
@@ -59,24 +61,34 @@ def create_app(
     return app
 
 
-def _body_limit(max_bytes: int) -> Callable[[Request, Any], Awaitable[Response]]:
-    async def refuse_oversized(request: Request, call_next: Any) -> Response:
-        declared = request.headers.get("content-length")
-        limit = getattr(request.app.state, "max_body_bytes", max_bytes)
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return problem_response(
-                request,
-                ProblemError(
-                    413,
-                    "payload-too-large",
-                    "Request body too large",
-                    f"{declared} bytes declared; the limit is {limit} bytes",
-                ),
-            )
-        response: Response = await call_next(request)
-        return response
+class DeclaredSizeLimit:
+    """Refuses a request whose declared Content-Length is over the limit before its body is
+    read. A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` costs a task group and a
+    response stream on every request."""
 
-    return refuse_oversized
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = _declared_length(scope) if scope["type"] == "http" else None
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            refusal = ProblemError(
+                413,
+                "payload-too-large",
+                "Request body too large",
+                f"{declared} bytes declared; the limit is {self.max_bytes} bytes",
+            )
+            await problem_response(Request(scope), refusal)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _operations_router() -> APIRouter:
