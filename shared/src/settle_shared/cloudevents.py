@@ -7,10 +7,11 @@ version), never a Python class name.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from settle_shared.errors import UndecodableMessage
 
@@ -50,7 +51,7 @@ class CloudEvent:
         return headers
 
     def to_value(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(self.data)
 
 
 def from_kafka(value: bytes | None, headers: Headers) -> CloudEvent:
@@ -119,8 +120,8 @@ def _parse_json_object(value: bytes | None) -> dict[str, Any]:
     if value is None:
         raise UndecodableMessage("record has no value (tombstones are not events)")
     try:
-        data = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
         raise UndecodableMessage(f"value is not JSON: {error}") from error
     if not isinstance(data, dict):
         raise UndecodableMessage(f"value is JSON {type(data).__name__}, expected an object")

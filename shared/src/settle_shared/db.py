@@ -3,13 +3,13 @@ for consumers, the inbox row that makes redelivery harmless."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
+import orjson
 
 from settle_shared import inbox
 from settle_shared.clock import Clock
@@ -119,8 +119,8 @@ async def _init_connection(connection: Connection) -> None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def _loads(value: str) -> Any:
-    return json.loads(value)
+    return orjson.loads(value)

@@ -7,13 +7,13 @@ in `seq` order is what keeps each key's events in the order they were written.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import orjson
 
 from settle_shared.clock import Clock
 from settle_shared.cloudevents import CloudEvent
@@ -73,7 +73,7 @@ class OutboxWriter:
                 record.topic,
                 record.key,
                 record.value,
-                json.dumps(headers),
+                orjson.dumps(headers).decode(),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 
 def fingerprint(document: Mapping[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the document's canonical JSON: keys sorted, no spaces, UTF-8 unescaped. Stored
+    fingerprints depend on these exact bytes (the standard library's `json.dumps(sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)` writes the same)."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
