@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +149,22 @@ def nesting(value: Any) -> int:
 def test_the_depth_scanner_agrees_with_the_parsed_nesting(value: Any) -> None:
     assert json_depth(json.dumps(value).encode()) == nesting(value)
     assert json_depth(json.dumps(value, ensure_ascii=False).encode()) == nesting(value)
+
+
+@pytest.mark.parametrize(
+    ("document", "depth"),
+    [
+        (rb'{"a": "[[[{{{"}', 1),
+        (rb'{"a": "\"[[[", "b": [1]}', 2),
+        (rb'["\\", [["\\\""]]]', 3),
+        (rb'["]]]", [[]]]', 3),
+        (rb'{"a": "\u005b\\[", "b": {"c": []}}', 3),
+        (b"[]", 1),
+        (b"42", 0),
+    ],
+)
+def test_the_depth_scanner_is_not_fooled_by_brackets_quotes_or_escapes_in_strings(
+    document: bytes, depth: int
+) -> None:
+    assert json_depth(document) == depth
+    assert json_depth(document) == nesting(json.loads(document))

@@ -12,14 +12,18 @@ MAX_XML_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_CSV_FIELD_CHARACTERS = 10_000
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 def json_depth(document: bytes) -> int:
     """How deeply a JSON text nests arrays and objects, read without parsing it (strings, which
-    may contain brackets, are skipped), so that a hostile body never reaches the parser."""
-    brackets = _JSON_STRING.sub(b'""', document).translate(None, _NOT_A_BRACKET)
+    may contain brackets, are skipped), so that a hostile body never reaches the parser.
+    Escapes go first, so no quote left is escaped; then only quotes and brackets are kept, and
+    the strings among them dropped: each step runs in C over a shorter text."""
+    structure = _ESCAPE.sub(b"", document).translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", structure)
     depth = deepest = 0
     for bracket in brackets:
         if bracket in b"[{":

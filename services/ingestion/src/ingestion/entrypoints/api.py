@@ -634,7 +634,7 @@ async def _respond(
         service.db,
         tenant,
         key,
-        {"operation": operation, "body": body.model_dump(mode="json")},
+        lambda: {"operation": operation, "body": body.model_dump(mode="json")},
         service.idempotency_keys_kept_for,
         run,
     )

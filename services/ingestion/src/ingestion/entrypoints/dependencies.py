@@ -21,7 +21,8 @@ class Components:
     idempotency_keys_kept_for: timedelta
 
 
-def _components(request: Request) -> Components:
+async def _components(request: Request) -> Components:
+    # A coroutine so that FastAPI does not hand it to a worker thread on every request.
     components: Components = request.app.state.service
     return components
 

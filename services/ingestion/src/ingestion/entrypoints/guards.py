@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
@@ -21,13 +22,24 @@ GUARD_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class _OrjsonRequest(Request):
+    """Parses its JSON body with orjson, a fraction of the standard library's cost on batches.
+    Its decode error is a `json.JSONDecodeError`, which FastAPI reports as a 422 as before."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
 class GuardedRoute(APIRoute):
     """A route whose JSON body is checked for nesting before FastAPI parses it."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
+        async def guarded(plain: Request) -> Response:
+            request = _OrjsonRequest(plain.scope, plain.receive)
             if request.method in ("POST", "PUT", "PATCH") and _is_json(request):
                 # The body is read (within the size limit) and kept: FastAPI parses the same bytes.
                 depth = json_depth(await request.body())

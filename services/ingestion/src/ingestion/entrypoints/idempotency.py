@@ -59,18 +59,19 @@ async def respond_once(
     db: Database,
     tenant: str,
     key: str | None,
-    request: dict[str, Any],
+    request: Callable[[], dict[str, Any]],
     keep_for: timedelta,
     run: Callable[[Transaction], Awaitable[Reply]],
 ) -> JSONResponse:
-    """Run the request in a transaction, or replay the reply its key already got."""
+    """Run the request in a transaction, or replay the reply its key already got. `request`
+    describes what the key is bound to; it is only built when a key was given."""
     async with db.transaction() as tx:
         if key is None:
             reply = await run(tx)
             return JSONResponse(reply.body, reply.status_code)
         keys = IdempotencyKeys(tx.connection)
         await keys.lock(tenant, key)
-        request_hash = fingerprint(request)
+        request_hash = fingerprint(request())
         stored = await keys.find(tenant, key, tx.clock.now())
         if stored is not None:
             return _replay(stored, request_hash)
