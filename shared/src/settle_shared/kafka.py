@@ -52,6 +52,9 @@ class KafkaPublisher:
             acks="all",
             linger_ms=5,
             request_timeout_ms=15000,
+            # A relay cycle sends thousands of ~1 KB events; with the default 16 KB batches they
+            # would leave in many produce requests one after the other.
+            max_batch_size=256 * 1024,
         )
 
     async def start(self) -> None:

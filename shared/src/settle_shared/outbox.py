@@ -91,7 +91,7 @@ class OutboxRelay:
         publisher: Publisher,
         heartbeat: Heartbeat,
         *,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
         standby_poll_seconds: float = 2.0,
