@@ -35,20 +35,24 @@ class CloudEvent:
     trace: dict[str, str] = field(default_factory=dict)
 
     def to_headers(self) -> Headers:
-        attributes = {
-            "specversion": SPEC_VERSION,
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "time": self.time.isoformat(),
-            "tenant": self.tenant,
-            "subject": self.subject,
-            "dataschema": self.dataschema,
-        }
-        headers = [(f"ce_{name}", value.encode()) for name, value in attributes.items() if value]
-        headers.append(("content-type", JSON_CONTENT_TYPE.encode()))
-        headers.extend((name, value.encode()) for name, value in self.trace.items())
-        return headers
+        return [(name, value.encode()) for name, value in self.header_texts()]
+
+    def header_texts(self) -> list[tuple[str, str]]:
+        """The Kafka headers as text (the outbox stores them so, as JSON)."""
+        attributes = (
+            ("specversion", SPEC_VERSION),
+            ("id", self.id),
+            ("source", self.source),
+            ("type", self.type),
+            ("time", self.time.isoformat()),
+            ("tenant", self.tenant),
+            ("subject", self.subject),
+            ("dataschema", self.dataschema),
+        )
+        texts = [(f"ce_{name}", value) for name, value in attributes if value]
+        texts.append(("content-type", JSON_CONTENT_TYPE))
+        texts.extend(self.trace.items())
+        return texts
 
     def to_value(self) -> bytes:
         return orjson.dumps(self.data)

@@ -21,7 +21,7 @@ from settle_shared.health import Heartbeat
 from settle_shared.messaging import OutgoingRecord, Publisher
 from settle_shared.metrics import OUTBOX_DEPTH, OUTBOX_PUBLISHED
 from settle_shared.pg import Connection
-from settle_shared.publishing import envelope, to_record
+from settle_shared.publishing import destination, envelope
 from settle_shared.registry import EventPayload
 from settle_shared.tracing import current_trace_headers
 
@@ -65,15 +65,14 @@ class OutboxWriter:
             event = envelope(
                 payload, source=self._source, time=now, event_id=self._new_id(), trace=trace
             )
-            record = to_record(payload, event)
-            headers = [[name, value.decode()] for name, value in record.headers]
+            topic, key = destination(payload)
             values = (
                 event.id,
                 event.type,
-                record.topic,
-                record.key,
-                record.value,
-                orjson.dumps(headers).decode(),
+                topic,
+                key,
+                event.to_value(),
+                orjson.dumps(event.header_texts()).decode(),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)

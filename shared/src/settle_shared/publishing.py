@@ -31,10 +31,11 @@ def envelope(
     )
 
 
+def destination(payload: EventPayload) -> tuple[str, bytes]:
+    """The topic an event goes to, and its partition key."""
+    return type(payload).event_type.topic.name, payload.partition_key().encode()
+
+
 def to_record(payload: EventPayload, event: CloudEvent) -> OutgoingRecord:
-    return OutgoingRecord(
-        topic=type(payload).event_type.topic.name,
-        key=payload.partition_key().encode(),
-        value=event.to_value(),
-        headers=event.to_headers(),
-    )
+    topic, key = destination(payload)
+    return OutgoingRecord(topic=topic, key=key, value=event.to_value(), headers=event.to_headers())
