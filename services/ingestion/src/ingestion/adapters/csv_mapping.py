@@ -1,6 +1,8 @@
-"""The column mapping of a CSV or spreadsheet export: a small TOML file the integrator writes once
-per ERP export, saying which column holds which field and how numbers, dates and text are
-written. Documented, with examples, in services/ingestion/README.md.
+"""The column mapping of a CSV or spreadsheet (.xlsx) export: a small TOML file the integrator
+writes once per ERP export, saying which column holds which field and how numbers, dates and text
+are written. Documented, with examples, in services/ingestion/README.md. In a workbook the mapping
+reads one sheet, whose first row is the header; the formats apply to cells that hold text (a cell
+typed as a number or a date is read as such), encoding and delimiter do not apply.
 
     records = "invoices"            # or "customers"
     encoding = "cp1252"             # any Python codec; "utf-8" also skips a byte-order mark
@@ -10,6 +12,7 @@ written. Documented, with examples, in services/ingestion/README.md.
     timestamp_format = "%d-%m-%Y %H:%M"   # updated_at; ISO 8601 when not given
     time_zone = "Europe/Amsterdam"  # for timestamps written without an offset
     currency = "EUR"                # when no column holds the currency
+    sheet = "Facturen"              # a workbook's sheet; the first sheet when not given
 
     [columns]                       # field = "column header"
     invoice_id = "Factuur"
@@ -85,6 +88,7 @@ class CsvMapping(BaseModel):
     time_zone: TimeZoneName | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     list_separator: str = Field(default="|", min_length=1)
+    sheet: str | None = Field(default=None, min_length=1)
     columns: dict[str, str]
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
 

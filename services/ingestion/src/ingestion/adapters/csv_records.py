@@ -1,14 +1,16 @@
 """CSV and spreadsheet exports, read row by row as the file streams, with the columns, number
-and date formats and encoding their mapping declares. Every problem of a row is reported at its
-line and column; a row with problems is skipped and the file goes on."""
+and date formats and encoding their mapping declares. The rows of both are built into records
+here: a CSV cell is text, a spreadsheet cell may also be a number, a date or a yes/no. Every
+problem of a row is reported at its line (or sheet row) and column; a row with problems is
+skipped and the file goes on."""
 
 from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -22,9 +24,13 @@ from ingestion.domain.limits import MAX_CSV_FIELD_CHARACTERS
 from settle_shared.errors import Problem
 from settle_shared.events.erp import ErpCustomerUpserted, ErpInvoiceIssued
 
+Cell = str | bool | int | float | Decimal | datetime | date | time | timedelta | None
+"""A cell as a reader gives it: always text from a CSV file, typed from a spreadsheet."""
+
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 _SPACES = (" ", "\u00a0", "\u202f")
+_SPREADSHEET_DIGITS = 15
 
 
 def read_csv(
@@ -33,8 +39,8 @@ def read_csv(
     csv.field_size_limit(MAX_CSV_FIELD_CHARACTERS)
     lines = _decoded_lines(source, mapping.encoding)
     rows = csv.reader(lines, delimiter=mapping.delimiter, quotechar=mapping.quotechar, strict=True)
-    header = _header(rows, mapping)
-    build = _invoice if mapping.records == "invoices" else _customer
+    header = header_positions(_header_names(rows), mapping, "line 1")
+    build = record_builder(mapping)
     while True:
         try:
             cells = next(rows)
@@ -46,7 +52,11 @@ def read_csv(
                 [Problem(f"line {rows.line_num + 1}", str(error))],
             ) from error
         if any(cell.strip() for cell in cells):
-            row = _Row(rows.line_num, header, cells, mapping, tenant, imported_at)
+            location = f"line {rows.line_num}"
+            row = MappedRow(location, header, cells, _numbered, mapping, tenant, imported_at)
+            if len(cells) != len(header):
+                message = f"{len(cells)} cells where the header has {len(header)}"
+                row.problems.append(Problem(location, message))
             yield build(row)
 
 
@@ -64,63 +74,73 @@ def _decoded_lines(source: IO[bytes], encoding: str) -> Iterator[str]:
             ) from error
 
 
-def _header(rows: Any, mapping: CsvMapping) -> dict[str, int]:
+def _header_names(rows: Any) -> list[str]:
     try:
-        names = [name.strip() for name in next(rows)]
+        return list(next(rows))
     except StopIteration:
         raise UnreadableFile("the file is empty", [Problem("line 1", "no header row")]) from None
     except (csv.Error, UnicodeDecodeError) as error:
         raise UnreadableFile(
             f"the header cannot be read: {error}", [Problem("line 1", str(error))]
         ) from error
-    positions = {name: index for index, name in enumerate(names)}
+
+
+def header_positions(names: Sequence[str], mapping: CsvMapping, where: str) -> dict[str, int]:
+    """Each header name's position; refuses a header that lacks a column the mapping maps."""
+    positions = {name.strip(): index for index, name in enumerate(names)}
     missing = [column for column in mapping.columns.values() if column not in positions]
     if missing:
         raise UnreadableFile(
             f"the header lacks {len(missing)} mapped column(s)",
-            [Problem("line 1", f"no column {column!r}") for column in missing],
+            [Problem(where, f"no column {column!r}") for column in missing],
         )
     return positions
 
 
-@dataclass
-class _Row:
-    """One row's cells by mapped field, and what is wrong with them."""
+def _numbered(index: int) -> str:
+    return str(index + 1)
 
-    line: int
+
+def record_builder(mapping: CsvMapping) -> Callable[[MappedRow], FileRecord]:
+    return _invoice if mapping.records == "invoices" else _customer
+
+
+@dataclass
+class MappedRow:
+    """One row's cells by mapped field, and what is wrong with them. `label` names a column by
+    its position (0-based): 1, 2, ... in a CSV file, A, B, ... in a sheet."""
+
+    location: str
     header: dict[str, int]
-    cells: list[str]
+    cells: Sequence[Cell]
+    label: Callable[[int], str]
     mapping: CsvMapping
     tenant: str
     imported_at: datetime
     fields: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if len(self.cells) != len(self.header):
-            self.problems.append(
-                Problem(
-                    f"line {self.line}",
-                    f"{len(self.cells)} cells where the header has {len(self.header)}",
-                )
-            )
-
-    @property
-    def location(self) -> str:
-        return f"line {self.line}"
-
     def where(self, name: str) -> str:
         column = self.mapping.columns[name]
-        return f"line {self.line}, column {self.header[column] + 1} ({column})"
+        return f"{self.location}, column {self.label(self.header[column])} ({column})"
 
-    def text(self, name: str, pointer: str) -> str | None:
-        """The cell's text, in the contract's words when the mapping translates them."""
+    def cell(self, name: str, pointer: str) -> Cell:
+        """The cell's value (text in the contract's words when the mapping translates it), or
+        None when it is empty or the field is not mapped."""
         if name not in self.mapping.columns:
             return None
         index = self.header[self.mapping.columns[name]]
-        value = self.cells[index].strip() if index < len(self.cells) else ""
+        value = self.cells[index] if index < len(self.cells) else None
         self.fields[pointer] = self.where(name)
-        return self.translated(name, value) or None
+        if isinstance(value, str):
+            return self.translated(name, value.strip()) or None
+        return value
+
+    def text(self, name: str, pointer: str) -> str | None:
+        value = self.cell(name, pointer)
+        if value is None or isinstance(value, str):
+            return value
+        return self.translated(name, _as_text(value))
 
     def translated(self, name: str, value: str) -> str:
         return self.mapping.values.get(name, {}).get(value, value)
@@ -129,26 +149,38 @@ class _Row:
         value = self.text(name, pointer)
         if value is None:
             return None
+        return self._checked(name, value, lambda: parse(value))
+
+    def _checked(self, name: str, value: Cell, convert: Callable[[], Any]) -> Any:
         try:
-            return parse(value)
+            return convert()
         except (ValueError, NumberFormatError, AmountError) as error:
             self.problems.append(Problem(self.where(name), _message(value, error)))
             return None
 
     def date(self, name: str) -> date | None:
+        value = self.cell(name, f"/{name}")
+        if value is None:
+            return None
         pattern = self.mapping.date_format
-        parsed: date | None = self.parsed(
-            name, f"/{name}", lambda value: datetime.strptime(value, pattern).date()
-        )
+        parsed: date | None = self._checked(name, value, lambda: _cell_date(value, pattern))
         return parsed
 
     def updated_at(self) -> datetime:
-        stamp: datetime | None = self.parsed("updated_at", "/updated_at", self._timestamp)
+        value = self.cell("updated_at", "/updated_at")
+        if value is None:
+            return self.imported_at
+        stamp: datetime | None = self._checked("updated_at", value, lambda: self._stamp(value))
         return stamp or self.imported_at
 
-    def _timestamp(self, value: str) -> datetime:
-        pattern = self.mapping.timestamp_format
-        stamp = datetime.strptime(value, pattern) if pattern else datetime.fromisoformat(value)
+    def _stamp(self, value: Cell) -> datetime:
+        if isinstance(value, str):
+            pattern = self.mapping.timestamp_format
+            stamp = datetime.strptime(value, pattern) if pattern else datetime.fromisoformat(value)
+        elif isinstance(value, datetime):
+            stamp = value
+        else:
+            raise ValueError("not a time: format the cell as a date and time, or as text")
         if stamp.tzinfo is not None:
             return stamp
         if self.mapping.time_zone is None:
@@ -157,15 +189,62 @@ class _Row:
 
     def amount(self) -> dict[str, Any] | None:
         currency = self.text("currency", "/amount/currency") or self.mapping.currency
-        text = self.text("amount", "/amount")
-        if text is None or currency is None:
+        value = self.cell("amount", "/amount")
+        if value is None or currency is None:
             return None
-        try:
-            minor = minor_units(_decimal(text, self.mapping.locale), currency)
-        except (NumberFormatError, AmountError) as error:
-            self.problems.append(Problem(self.where("amount"), _message(text, error)))
-            return None
-        return {"amount_minor": minor, "currency": currency}
+        minor: int | None = self._checked(
+            "amount", value, lambda: _minor_units(value, currency, self.mapping.locale)
+        )
+        return None if minor is None else {"amount_minor": minor, "currency": currency}
+
+
+def _cell_date(value: Cell, pattern: str) -> date:
+    if isinstance(value, str):
+        return datetime.strptime(value, pattern).date()
+    if isinstance(value, datetime):
+        if value.time() != time.min:
+            raise ValueError(
+                "the date has a time of day: is this the right column? Format the cell as a "
+                "date without a time"
+            )
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise ValueError("not a date: format the cell as a date, or as text")
+
+
+def _minor_units(value: Cell, currency: str, locale: str) -> int:
+    if isinstance(value, str):
+        return minor_units(_decimal(value, locale), currency)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise AmountError("not an amount: format the cell as a number, or as text")
+    if not isinstance(value, float):
+        return minor_units(Decimal(value), currency)
+    minor = minor_units(_shown(value), currency)
+    if abs(minor) >= 10 ** (_SPREADSHEET_DIGITS - 2):
+        raise AmountError(
+            f"a spreadsheet number keeps {_SPREADSHEET_DIGITS} significant digits, too few to "
+            f"hold this amount exactly to {currency}'s minor unit: write it as text"
+        )
+    return minor
+
+
+def _shown(value: float) -> Decimal:
+    """A float cell as the spreadsheet shows it: to 15 significant digits, so that a formula's
+    1234.5600000000002 (binary noise of a sum) is the 1234.56 on screen, while 12.345 stays
+    12.345 and is refused for a currency of two decimals."""
+    return Decimal(f"{value:.{_SPREADSHEET_DIGITS}g}")
+
+
+def _as_text(value: Cell) -> str:
+    """A typed cell in a text field: a customer number typed as a number is that number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{_shown(value).normalize():f}"
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
 
 
 def _decimal(text: str, locale: str) -> Decimal:
@@ -174,11 +253,12 @@ def _decimal(text: str, locale: str) -> Decimal:
     return parse_decimal(text, locale=locale, strict=True)
 
 
-def _message(value: str, error: Exception) -> str:
-    return f"{value!r}: {error}"
+def _message(value: Cell, error: Exception) -> str:
+    text = value if isinstance(value, str) else _as_text(value)
+    return f"{text!r}: {error}"
 
 
-def _invoice(row: _Row) -> FileRecord:
+def _invoice(row: MappedRow) -> FileRecord:
     invoice_id = row.text("invoice_id", "/invoice_id")
     data = {
         "tenant": row.tenant,
@@ -197,7 +277,7 @@ def _invoice(row: _Row) -> FileRecord:
     return validated(ErpInvoiceIssued.model_validate, data, row.location, row.fields, row.problems)
 
 
-def _customer(row: _Row) -> FileRecord:
+def _customer(row: MappedRow) -> FileRecord:
     master: dict[str, Any] = {
         name: row.text(name, f"/master/{name}")
         for name in ("name", "country", "language", "time_zone", "registration_number")
@@ -231,7 +311,7 @@ def _customer(row: _Row) -> FileRecord:
     )
 
 
-def _contacts(row: _Row) -> list[dict[str, str]]:
+def _contacts(row: MappedRow) -> list[dict[str, str]]:
     contacts: list[dict[str, str]] = []
     for role in ("accounts_payable", "buyer", "legal", "other"):
         pointer = f"/master/contacts/{len(contacts)}"
@@ -245,7 +325,7 @@ def _contacts(row: _Row) -> list[dict[str, str]]:
     return contacts
 
 
-def _postal_address(row: _Row) -> dict[str, Any] | None:
+def _postal_address(row: MappedRow) -> dict[str, Any] | None:
     pointer = "/master/postal_address"
     lines = [
         line

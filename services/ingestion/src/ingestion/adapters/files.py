@@ -21,6 +21,7 @@ class FileFormat(StrEnum):
     UBL = "ubl"
     CII = "cii"
     JSONL = "jsonl"
+    XLSX = "xlsx"
 
 
 class UnreadableFile(Exception):
@@ -113,6 +114,8 @@ def guess_format(path: Path, head: bytes) -> FileFormat | None:
         return FileFormat.CSV
     if suffix in (".jsonl", ".ndjson"):
         return FileFormat.JSONL
+    if suffix == ".xlsx":
+        return FileFormat.XLSX
     if b"urn:oasis:names:specification:ubl:schema:xsd:" in head:
         return FileFormat.UBL
     if b"urn:un:unece:uncefact:data:standard:CrossIndustryInvoice" in head:

@@ -11,6 +11,13 @@ MAX_JSON_DEPTH = 32
 MAX_XML_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_CSV_FIELD_CHARACTERS = 10_000
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_XLSX_DIRECTORY_BYTES = 4 * 1024 * 1024
+"""The zip archive's table of contents, parsed whole (a few hundred bytes an entry in memory)."""
+MAX_XLSX_LOADED_PART_BYTES = 64 * 1024 * 1024
+"""A workbook's parts other than its worksheets (shared strings, styles) are read whole."""
+MAX_XLSX_ROWS = 1_048_576
+MAX_XLSX_COLUMNS = 1_000
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import sys
@@ -21,10 +20,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ingestion import handlers
@@ -35,6 +42,7 @@ from ingestion.adapters.files import FileFormat, FileRecord, UnreadableFile, cou
 from ingestion.adapters.jsonl import read_jsonl
 from ingestion.adapters.outbox import CollectingSink, EventSink, TransactionalOutbox
 from ingestion.adapters.ubl import read_ubl
+from ingestion.adapters.xlsx import open_sheet
 from ingestion.bootstrap import SERVICE, IngestionSettings
 from ingestion.domain.limits import MAX_FILE_BYTES
 from settle_shared.clock import Clock, SystemClock
@@ -74,13 +82,15 @@ async def run(argv: Sequence[str], settings: IngestionSettings, clock: Clock) ->
 def _parse(argv: Sequence[str]) -> ImportRequest:
     parser = argparse.ArgumentParser(
         prog="python -m ingestion import",
-        description="Import ERP files: CSV exports (with a column mapping), UBL 2.1 and CII "
-        "e-invoices, or JSON lines of ERP records.",
+        description="Import ERP files: CSV and .xlsx exports (with a column mapping), UBL 2.1 "
+        "and CII e-invoices, or JSON lines of ERP records.",
     )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parser.add_argument("--tenant", required=True, help="the tenant the records belong to")
     parser.add_argument("--format", choices=[f.value for f in FileFormat], default=None)
-    parser.add_argument("--mapping", type=Path, help="the column mapping (TOML) of a CSV file")
+    parser.add_argument(
+        "--mapping", type=Path, help="the column mapping (TOML) of a CSV or .xlsx file"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print, change nothing")
     parser.add_argument("--chunk-size", type=int, default=500, help="records per transaction")
     args = parser.parse_args(argv)
@@ -130,51 +140,74 @@ async def _import_file(
     clock: Clock,
     console: Console,
 ) -> handlers.ImportReport:
-    with (
-        _progress(console) as progress,
-        path.open("rb") as raw,
-    ):
-        task = progress.add_task(path.name, total=os.fstat(raw.fileno()).st_size)
-        source = counted(raw, MAX_FILE_BYTES, lambda n: progress.advance(task, n))
-        records = _reader(request, path, source, clock.now())
-        return await handlers.import_records(
-            db,
-            sink,
-            request.tenant,
-            records,
-            chunk_size=request.chunk_size,
-            dry_run=request.dry_run,
-        )
+    with path.open("rb") as raw:
+        file_format = request.file_format or guess_format(path, raw.read(4096))
+        raw.seek(0)
+        if file_format is None:
+            raise UnreadableFile(f"cannot tell the format of {path.name}; give --format", [])
+        with _progress(console, by_rows=file_format is FileFormat.XLSX) as progress:
+            task = progress.add_task(path.name, total=None)
+            records = _reader(request, file_format, raw, _Progress(progress, task), clock.now())
+            return await handlers.import_records(
+                db,
+                sink,
+                request.tenant,
+                records,
+                chunk_size=request.chunk_size,
+                dry_run=request.dry_run,
+            )
+
+
+@dataclass(frozen=True)
+class _Progress:
+    bar: Progress
+    task: TaskID
+
+    def expect(self, total: int | None) -> None:
+        self.bar.update(self.task, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        self.bar.advance(self.task, amount)
 
 
 def _reader(
-    request: ImportRequest, path: Path, source: io.BufferedReader, imported_at: datetime
+    request: ImportRequest,
+    file_format: FileFormat,
+    raw: BinaryIO,
+    progress: _Progress,
+    imported_at: datetime,
 ) -> Iterator[FileRecord]:
-    file_format = request.file_format or guess_format(path, source.peek(4096)[:4096])
+    """The file's records; progress counts bytes read from a streamed file, rows of a sheet."""
+    if file_format is FileFormat.XLSX:
+        sheet = open_sheet(raw, _required_mapping(request, file_format))
+        progress.expect(sheet.declared_rows)
+        return sheet.records(request.tenant, imported_at, progress.advance)
+    progress.expect(os.fstat(raw.fileno()).st_size)
+    source = counted(raw, MAX_FILE_BYTES, progress.advance)
     readers: dict[FileFormat, Callable[[], Iterator[FileRecord]]] = {
         FileFormat.UBL: lambda: iter(read_ubl(source, request.tenant, imported_at)),
         FileFormat.CII: lambda: iter(read_cii(source, request.tenant, imported_at)),
         FileFormat.JSONL: lambda: read_jsonl(source, request.tenant),
         FileFormat.CSV: lambda: read_csv(
-            source, _required_mapping(request), request.tenant, imported_at
+            source, _required_mapping(request, file_format), request.tenant, imported_at
         ),
     }
-    if file_format is None:
-        raise UnreadableFile(f"cannot tell the format of {path.name}; give --format", [])
     return readers[file_format]()
 
 
-def _required_mapping(request: ImportRequest) -> CsvMapping:
+def _required_mapping(request: ImportRequest, file_format: FileFormat) -> CsvMapping:
     if request.mapping is None:
-        raise UnreadableFile("a CSV file needs its column mapping: give --mapping", [])
+        raise UnreadableFile(
+            f"a {file_format.value} file needs its column mapping: give --mapping", []
+        )
     return request.mapping
 
 
-def _progress(console: Console) -> Progress:
+def _progress(console: Console, by_rows: bool) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        MofNCompleteColumn() if by_rows else DownloadColumn(),
         TimeRemainingColumn(),
         console=console,
         transient=True,
