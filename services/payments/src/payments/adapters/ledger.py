@@ -3,14 +3,14 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
 
 from payments.domain.ledger import InvoiceBalance
-from payments.domain.matching import Clues, IncomingPayment
+from payments.domain.matching import Clues, IncomingPayment, clues_of
 from payments.domain.openitems import ItemStatus, OpenItem, OpenItems
 from payments.domain.references import reference_key
 from payments.domain.remittance import name_key, number_key, serial_keys
@@ -34,6 +34,38 @@ class StoredInvoice:
     settled_at: datetime | None
     cancelled_at: datetime | None
     revision: int
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A chunk's open items as matching sees them, and each invoice's balance as stored."""
+
+    items: OpenItems
+    stored: dict[str, asyncpg.Record]
+
+    def balance(self, invoice_id: str) -> InvoiceBalance:
+        return _balance(self.stored[invoice_id])
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """What one payment applied to one invoice (or netted of one credit note)."""
+
+    payment_id: str
+    invoice_id: str
+    amount: Money
+    written_off_minor: int
+    is_credit: bool
+
+
+@dataclass(frozen=True)
+class InvoiceChange:
+    """What a chunk of payments did to one invoice; `settled` None leaves it as it was."""
+
+    invoice_id: str
+    paid_minor: int
+    written_off_minor: int
+    settled: bool | None
 
 
 @dataclass(frozen=True)
@@ -448,6 +480,231 @@ class LedgerRepository:
             at,
         )
 
+    # Bulk, for a chunk of a statement
+
+    async def open_items_for_many(
+        self, tenant: str, payments: Sequence[IncomingPayment]
+    ) -> Candidates:
+        """What `open_items_for` loads for each payment, for all of them in one go, locked in
+        invoice id order (the order every importer locks in)."""
+        clues = [clues_of(payment) for payment in payments]
+        items = OpenItems()
+        payers = await self._payers_of_many(tenant, payments, clues, items)
+        amounts = {(p.amount.currency, p.amount.amount_minor) for p in payments}
+        rows = await self._connection.fetch(
+            f"""WITH named AS (
+                    SELECT invoice_id FROM open_items
+                    WHERE tenant = $1 AND reference_key = ANY($2::text[])
+                    UNION SELECT named_by_serial.invoice_id
+                    FROM unnest($3::text[]) AS serial (key)
+                    CROSS JOIN LATERAL (
+                        SELECT invoice_id FROM open_items
+                        WHERE tenant = $1 AND serial_keys @> ARRAY[serial.key]
+                    ) AS named_by_serial
+                    UNION SELECT invoice_id FROM open_items
+                    WHERE tenant = $1 AND invoice_id = ANY($4::text[])
+                    UNION SELECT invoice_id FROM open_items
+                    WHERE tenant = $1 AND customer_id = ANY($5::text[]) AND settled_at IS NULL
+                    UNION SELECT o.invoice_id FROM open_items o
+                    JOIN unnest($6::text[], $7::bigint[]) AS paid (currency, minor)
+                      ON o.currency = paid.currency
+                     AND o.amount_minor - o.paid_minor - o.credited_minor
+                         - o.written_off_minor = paid.minor
+                    WHERE o.tenant = $1 AND o.settled_at IS NULL)
+                SELECT {_OPEN_ITEM_COLUMNS}
+                FROM open_items o
+                WHERE o.tenant = $1 AND o.invoice_id IN (SELECT invoice_id FROM named)
+                ORDER BY o.invoice_id
+                FOR UPDATE OF o""",
+            tenant,
+            sorted({key for clue in clues for key in clue.trusted_reference_keys}),
+            sorted({serial for clue in clues for serial in clue.serials}),
+            sorted({invoice_id for payment in payments for invoice_id in payment.invoice_ids}),
+            sorted(payers),
+            [currency for currency, _ in amounts],
+            [minor for _, minor in amounts],
+        )
+        for row in rows:
+            items.add(_open_item(row))
+        for credit in await self._customer_credits(tenant, payers):
+            items.add(credit)
+        return Candidates(items, {row["invoice_id"]: row for row in rows})
+
+    async def _payers_of_many(
+        self,
+        tenant: str,
+        payments: Sequence[IncomingPayment],
+        clues: Sequence[Clues],
+        items: OpenItems,
+    ) -> set[str]:
+        payers: set[str] = set()
+        accounts = sorted({p.payer_account for p in payments if p.payer_account})
+        for row in await self._connection.fetch(
+            """SELECT account, customer_id, confirmations FROM payer_accounts
+               WHERE tenant = $1 AND account = ANY($2::text[])""",
+            tenant,
+            accounts,
+        ):
+            items.learn_account(row["account"], row["customer_id"], row["confirmations"])
+            payers.add(row["customer_id"])
+        name_keys = sorted({c.payer_name_key for c in clues if c.payer_name_key})
+        for row in await self._connection.fetch(
+            """SELECT customer_id, name FROM customers
+               WHERE tenant = $1 AND name_key = ANY($2::text[])""",
+            tenant,
+            name_keys,
+        ):
+            items.add_customer(row["customer_id"], row["name"])
+            payers.add(row["customer_id"])
+        return payers
+
+    async def payment_ids_of(
+        self, tenant: str, invoice_ids: Collection[str]
+    ) -> dict[str, list[str]]:
+        """The payments applied to each invoice so far, oldest first."""
+        rows = await self._connection.fetch(
+            """SELECT invoice_id, payment_id FROM allocations
+               WHERE tenant = $1 AND invoice_id = ANY($2::text[]) AND kind = 'invoice'
+               ORDER BY seq""",
+            tenant,
+            list(invoice_ids),
+        )
+        found: dict[str, list[str]] = {invoice_id: [] for invoice_id in invoice_ids}
+        for row in rows:
+            found[row["invoice_id"]].append(row["payment_id"])
+        return found
+
+    async def save_allocations(
+        self, tenant: str, allocations: Sequence[AllocationRow], at: datetime
+    ) -> None:
+        """Bank payments applied to invoices, and credit notes netted with them."""
+        await self._connection.execute(
+            """INSERT INTO allocations
+                   (tenant, source, payment_id, invoice_id, currency, amount_minor, allocated_at,
+                    written_off_minor, kind)
+               SELECT $1, 'bank', payment_id, invoice_id, currency, amount_minor, $2,
+                      written_off_minor, kind
+               FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                           $8::text[])
+                   AS row (payment_id, invoice_id, currency, amount_minor, written_off_minor,
+                           kind)""",
+            tenant,
+            at,
+            [a.payment_id for a in allocations],
+            [a.invoice_id for a in allocations],
+            [a.amount.currency for a in allocations],
+            [a.amount.amount_minor for a in allocations],
+            [a.written_off_minor for a in allocations],
+            ["credit" if a.is_credit else "invoice" for a in allocations],
+        )
+
+    async def apply_to_invoices(
+        self, tenant: str, changes: Sequence[InvoiceChange], at: datetime
+    ) -> None:
+        """Add what was paid and written off to each invoice, and settle or reopen it."""
+        await self._connection.execute(
+            """UPDATE open_items o SET
+                   paid_minor = o.paid_minor + change.paid_minor,
+                   written_off_minor = o.written_off_minor + change.written_off_minor,
+                   settled_at = CASE WHEN change.settled IS NULL THEN o.settled_at
+                                     WHEN change.settled THEN coalesce(o.settled_at, $2)
+                                END
+               FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bool[])
+                   AS change (invoice_id, paid_minor, written_off_minor, settled)
+               WHERE o.tenant = $1 AND o.invoice_id = change.invoice_id""",
+            tenant,
+            at,
+            [c.invoice_id for c in changes],
+            [c.paid_minor for c in changes],
+            [c.written_off_minor for c in changes],
+            [c.settled for c in changes],
+        )
+
+    async def use_credits(self, tenant: str, used: Mapping[str, int]) -> None:
+        """Take what payments netted (credit note id -> minor units) off customers' credit."""
+        await self._connection.execute(
+            """UPDATE credit_notes c SET used_minor = c.used_minor + used.minor
+               FROM unnest($2::text[], $3::bigint[]) AS used (credit_note_id, minor)
+               WHERE c.tenant = $1 AND c.credit_note_id = used.credit_note_id""",
+            tenant,
+            list(used),
+            list(used.values()),
+        )
+
+    async def learn_accounts(
+        self, tenant: str, confirmations: Mapping[tuple[str, str], int], at: datetime
+    ) -> None:
+        """Payer accounts confirmed by matches: (account, customer) -> how many times."""
+        await self._connection.execute(
+            """INSERT INTO payer_accounts AS p (tenant, account, customer_id, confirmations,
+                                               updated_at)
+               SELECT $1, account, customer_id, confirmations, $2
+               FROM unnest($3::text[], $4::text[], $5::int[])
+                   AS row (account, customer_id, confirmations)
+               ON CONFLICT (tenant, account, customer_id) DO UPDATE
+                   SET confirmations = p.confirmations + EXCLUDED.confirmations,
+                       updated_at = EXCLUDED.updated_at""",
+            tenant,
+            at,
+            [account for account, _ in confirmations],
+            [customer for _, customer in confirmations],
+            list(confirmations.values()),
+        )
+
+    # Corrections by a person
+
+    async def lock_items(self, tenant: str, invoice_ids: Collection[str]) -> list[OpenItem]:
+        """The invoices, locked in invoice id order (so two corrections never deadlock)."""
+        rows = await self._connection.fetch(
+            f"""SELECT {_OPEN_ITEM_COLUMNS} FROM open_items o
+                WHERE o.tenant = $1 AND o.invoice_id = ANY($2::text[])
+                ORDER BY o.invoice_id FOR UPDATE""",
+            tenant,
+            list(invoice_ids),
+        )
+        return [_open_item(row) for row in rows]
+
+    async def remove_allocations(self, tenant: str, payment_id: str) -> list[AllocationRow]:
+        """Take a bank payment off everything it was applied to (credit notes it netted are
+        free again); what was removed. Lock the invoices first."""
+        rows = await self._connection.fetch(
+            """DELETE FROM allocations
+               WHERE tenant = $1 AND source = 'bank' AND payment_id = $2
+               RETURNING invoice_id, currency, amount_minor, written_off_minor, kind, seq""",
+            tenant,
+            payment_id,
+        )
+        removed = [
+            AllocationRow(
+                payment_id=payment_id,
+                invoice_id=row["invoice_id"],
+                amount=Money.of(row["amount_minor"], row["currency"]),
+                written_off_minor=row["written_off_minor"],
+                is_credit=row["kind"] == "credit",
+            )
+            for row in sorted(rows, key=lambda row: row["seq"])
+        ]
+        for allocation in removed:
+            if allocation.is_credit:
+                await self._connection.execute(
+                    """UPDATE credit_notes SET used_minor = used_minor - $3
+                       WHERE tenant = $1 AND credit_note_id = $2""",
+                    tenant,
+                    allocation.invoice_id,
+                    allocation.amount.amount_minor,
+                )
+            else:
+                await self._connection.execute(
+                    """UPDATE open_items SET paid_minor = paid_minor - $3,
+                              written_off_minor = written_off_minor - $4
+                       WHERE tenant = $1 AND invoice_id = $2""",
+                    tenant,
+                    allocation.invoice_id,
+                    allocation.amount.amount_minor,
+                    allocation.written_off_minor,
+                )
+        return removed
+
 
 def _balance(row: asyncpg.Record) -> InvoiceBalance:
     return InvoiceBalance(
@@ -459,7 +716,10 @@ def _balance(row: asyncpg.Record) -> InvoiceBalance:
 
 
 def _open_item(row: asyncpg.Record) -> OpenItem:
-    balance = _balance(row)
+    """Built from plain integers: a chunk of a statement builds thousands."""
+    open_minor = (
+        row["amount_minor"] - row["paid_minor"] - row["credited_minor"] - row["written_off_minor"]
+    )
     status: ItemStatus = (
         "cancelled" if row["cancelled_at"] else "settled" if row["settled_at"] else "open"
     )
@@ -467,9 +727,9 @@ def _open_item(row: asyncpg.Record) -> OpenItem:
         invoice_id=row["invoice_id"],
         invoice_number=row["invoice_number"],
         customer_id=row["customer_id"],
-        currency=balance.amount.currency,
-        amount_minor=balance.amount.amount_minor,
-        open_minor=balance.open_amount.amount_minor,
+        currency=row["currency"],
+        amount_minor=row["amount_minor"],
+        open_minor=max(0, open_minor),
         payment_reference=row["payment_reference"],
         issue_date=row["issue_date"],
         due_date=row["due_date"],

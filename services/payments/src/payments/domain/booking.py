@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,6 +50,25 @@ class EntryKeys:
         self._seen[base] += 1
         rank = self._seen[base]
         return base if rank == 1 else f"{base}#{rank}"
+
+
+@dataclass(frozen=True)
+class KeyedEntry:
+    """An entry with what it means (`kind`) and, when booked, its identity (`key`)."""
+
+    entry: Entry
+    kind: EntryKind
+    key: str | None
+
+
+def key_entries(entries: Iterable[Entry], keys: EntryKeys) -> list[KeyedEntry]:
+    """Kind and identity of each entry, in statement order (ranks count from the first entry of
+    the statement, so `keys` must have seen every earlier entry of it)."""
+    keyed = []
+    for entry in entries:
+        kind = kind_of(entry)
+        keyed.append(KeyedEntry(entry, kind, keys.key(entry) if kind != "not_booked" else None))
+    return keyed
 
 
 @dataclass(frozen=True)

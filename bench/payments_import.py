@@ -1,0 +1,392 @@
+"""Measures a large camt.053 upload to payments end to end; writes
+bench/results/payments_import.json.
+
+For each size (20,000 and 100,000 entries by default) a fresh payments database is seeded with
+the open-item book of a labelled portfolio (`settle_simulators.bank.portfolio`: customers, open
+invoices with and without RF references, credit notes, payer accounts known from earlier
+matches), and the portfolio's payments are written as one statement
+(`settle_simulators.camt_generator`). Payments runs as in production, one process per role (`api`
+and `relay`, after `migrate`), against a local PostgreSQL and Kafka. Timed from the first byte of
+the upload:
+
+- response: the upload answered (file checked, every entry booked, every payment matched or
+  queued, every event in the outbox);
+- published: the relay has published every event to Kafka (acks=all) and marked it so; the
+  topic's end offsets are checked to hold them.
+
+Memory: the peak resident set (VmHWM) of the api process, which parses and imports the file, in
+a fresh process per size; it should not grow with the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+
+from payments.domain.references import reference_key
+from payments.domain.remittance import name_key, number_key, serial_keys
+from settle_local.kafka import create_topics, kafka_from_env
+from settle_local.paths import repo_root
+from settle_local.ports import free_port
+from settle_local.postgres import postgres_from_env
+from settle_local.processes import ServerProcess, log_tail
+from settle_shared.events import REGISTRY
+from settle_shared.events.topics import PAYMENTS
+from settle_simulators.bank import Portfolio
+from settle_simulators.camt_generator import sized_portfolio, write_large_statement
+
+API_KEY = "bench-payments-key-0001"
+TENANT = "bench"
+CREATED = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+TARGETS = {
+    "published_seconds_at_100000_entries": 60,
+    "peak_rss_growth_from_20000_to_100000_entries_mb": 50,
+}
+
+
+async def seed(database_url: str, book: Portfolio) -> None:
+    """The open-item book, as payments keeps it once ingestion's events are in."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.copy_records_to_table(
+            "customers",
+            records=[
+                (TENANT, c.customer_id, c.name, name_key(c.name), 1, CREATED)
+                for c in book.customers
+            ],
+            columns=["tenant", "customer_id", "name", "name_key", "revision", "updated_at"],
+        )
+        await connection.copy_records_to_table(
+            "open_items",
+            records=[
+                (
+                    TENANT,
+                    item.item_id,
+                    item.customer_id,
+                    item.number,
+                    number_key(item.number),
+                    item.payment_reference,
+                    reference_key(item.payment_reference) if item.payment_reference else None,
+                    item.amount.currency,
+                    item.amount.amount_minor,
+                    item.due_date,
+                    1,
+                    CREATED,
+                    list(serial_keys(item.number)),
+                    item.issue_date,
+                )
+                for item in book.items
+                if not item.credit
+            ],
+            columns=[
+                "tenant",
+                "invoice_id",
+                "customer_id",
+                "invoice_number",
+                "number_key",
+                "payment_reference",
+                "reference_key",
+                "currency",
+                "amount_minor",
+                "due_date",
+                "revision",
+                "updated_at",
+                "serial_keys",
+                "issue_date",
+            ],
+        )
+        await connection.copy_records_to_table(
+            "credit_notes",
+            records=[
+                (
+                    TENANT,
+                    item.item_id,
+                    item.customer_id,
+                    item.number,
+                    item.amount.currency,
+                    item.amount.amount_minor,
+                    item.issue_date,
+                    CREATED,
+                )
+                for item in book.items
+                if item.credit
+            ],
+            columns=[
+                "tenant",
+                "credit_note_id",
+                "customer_id",
+                "credit_note_number",
+                "currency",
+                "amount_minor",
+                "issue_date",
+                "received_at",
+            ],
+        )
+        await connection.copy_records_to_table(
+            "payer_accounts",
+            records=[
+                (TENANT, account, customer_id, 1, CREATED)
+                for account, customer_id in book.known_accounts().items()
+            ],
+            columns=["tenant", "account", "customer_id", "confirmations", "updated_at"],
+        )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+async def file_body(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            yield chunk
+
+
+async def outbox_state(database_url: str) -> tuple[int, int]:
+    """Events in the outbox, and how many of them the relay has not published yet."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT count(*) AS total, count(*) FILTER (WHERE published_at IS NULL) AS pending "
+            "FROM outbox"
+        )
+        assert row is not None
+        return row["total"], row["pending"]
+    finally:
+        await connection.close()
+
+
+async def records_on_topic(bootstrap_servers: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    try:
+        offsets = await consumer.end_offsets(
+            [TopicPartition(PAYMENTS.name, partition) for partition in range(PAYMENTS.partitions)]
+        )
+        return sum(offsets.values())
+    finally:
+        await consumer.stop()
+
+
+async def relay_from_full_outbox(
+    database_url: str, run_dir: Path, environment: dict[str, str], entries: int
+) -> dict[str, Any]:
+    """The relay on its own: every event of the import marked unpublished again (Kafka gets
+    them twice, which nothing reads here), a fresh relay started, timed until it is done."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("UPDATE outbox SET published_at = NULL")
+        await connection.execute("VACUUM ANALYZE outbox")
+    finally:
+        await connection.close()
+    log = run_dir / f"relay-alone-{entries}.log"
+    relay = ServerProcess(
+        [sys.executable, "-m", "payments", "relay", "--port", str(free_port())],
+        output=log,
+        environment=environment,
+    )
+    began = time.monotonic()
+    try:
+        total, pending = await outbox_state(database_url)
+        while pending:
+            if relay.exit_code is not None:
+                raise RuntimeError(f"payments relay exited\n{log_tail(log)}")
+            await asyncio.sleep(0.2)
+            total, pending = await outbox_state(database_url)
+        seconds = time.monotonic() - began
+    finally:
+        await relay.stop(signal.SIGTERM, 10)
+    return {
+        "events": total,
+        "seconds_including_start": round(seconds, 2),
+        "events_per_second": round(total / seconds),
+    }
+
+
+async def _ready(url: str, processes: Sequence[tuple[str, ServerProcess, Path]]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            for name, process, log in processes:
+                if process.exit_code is not None:
+                    raise RuntimeError(f"payments {name} exited\n{log_tail(log)}")
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} never became ready")
+
+
+async def measure_size(
+    entries: int, run_dir: Path, postgres: Any, bootstrap_servers: str, console: Console
+) -> dict[str, Any]:
+    console.print(f"{entries} entries: portfolio and statement")
+    book = sized_portfolio(entries)
+    statement = run_dir / f"statement-{entries}.xml"
+    with statement.open("wb") as out:
+        written = write_large_statement(out, book, f"STMT-BENCH-{entries}", CREATED)
+    database = f"bench_payments_{uuid.uuid4().hex[:8]}"
+    await postgres.create_database(database)
+    database_url = postgres.url(database)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "SETTLE_API_KEYS": json.dumps({API_KEY: TENANT}),
+        "LOG_LEVEL": "WARNING",
+        "OTEL_TRACES_EXPORTER": "none",
+    }
+    migrate = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "payments", "migrate", env=environment
+    )
+    await migrate.wait()
+    await seed(database_url, book)
+    on_topic_before = await records_on_topic(bootstrap_servers)
+    port = free_port()
+    processes = [
+        (
+            role,
+            ServerProcess(
+                [sys.executable, "-m", "payments", role, "--port", str(role_port)],
+                output=run_dir / f"{role}-{entries}.log",
+                environment=environment,
+            ),
+            run_dir / f"{role}-{entries}.log",
+        )
+        for role, role_port in (("api", port), ("relay", free_port()))
+    ]
+    try:
+        await _ready(f"http://127.0.0.1:{port}/health/ready", processes)
+        api = processes[0][1]
+        rss_ready = peak_rss_mb(api.pid)
+        console.print(f"{entries} entries: uploading {statement.stat().st_size >> 20} MB")
+        began = time.monotonic()
+        async with httpx.AsyncClient(timeout=600) as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/v1/statements",
+                content=file_body(statement),
+                headers={"Content-Type": "application/xml", "Authorization": f"Bearer {API_KEY}"},
+            )
+        answered = time.monotonic() - began
+        if response.status_code != 201:
+            raise RuntimeError(f"upload answered {response.status_code}: {response.text[:2000]}")
+        rss_peak = peak_rss_mb(api.pid)
+        total, pending = await outbox_state(database_url)
+        pending_at_response = pending
+        while pending:
+            await asyncio.sleep(0.2)
+            total, pending = await outbox_state(database_url)
+        published = time.monotonic() - began
+        on_topic = await records_on_topic(bootstrap_servers) - on_topic_before
+        await processes[1][1].stop(signal.SIGTERM, 10)
+        relay_alone = await relay_from_full_outbox(database_url, run_dir, environment, entries)
+    finally:
+        for _, process, _ in processes:
+            await process.stop(signal.SIGTERM, 10)
+    report = response.json()
+    drain_seconds = published - answered
+    return {
+        "entries": written.entries,
+        "credits": written.credits,
+        "file_mb": round(statement.stat().st_size / 2**20, 1),
+        "open_items": sum(not item.credit for item in book.items),
+        "payments": report["payments"],
+        "matched": report["matched"],
+        "unmatched": report["unmatched"],
+        "events": total,
+        "events_on_topic": on_topic,
+        "response_seconds": round(answered, 2),
+        "published_seconds": round(published, 2),
+        "entries_per_second": round(written.entries / published),
+        "outbox_backlog_at_response": pending_at_response,
+        "relay_drain_after_response_seconds": round(drain_seconds, 2),
+        "relay_events_per_second_after_response": (
+            round(pending_at_response / drain_seconds) if drain_seconds > 0 else None
+        ),
+        "relay_alone": relay_alone,
+        "api_rss_mb_when_ready": round(rss_ready, 1),
+        "api_peak_rss_mb": round(rss_peak, 1),
+    }
+
+
+async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="settle-bench-payments-") as directory:
+        run_dir = Path(directory)
+        (run_dir / "postgres").mkdir()
+        (run_dir / "kafka").mkdir()
+        async with (
+            postgres_from_env(run_dir / "postgres") as postgres,
+            kafka_from_env(run_dir / "kafka") as kafka,
+        ):
+            await create_topics(
+                kafka.bootstrap_servers, [(t.name, t.partitions) for t in REGISTRY.topics()]
+            )
+            return {
+                str(entries): await measure_size(
+                    entries, run_dir, postgres, kafka.bootstrap_servers, console
+                )
+                for entries in arguments.sizes
+            }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python bench/payments_import.py", description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument(
+        "--out", type=Path, default=repo_root() / "bench" / "results" / "payments_import.json"
+    )
+    arguments = parser.parse_args(argv)
+    console = Console()
+    results = asyncio.run(measure(arguments, console))
+    smallest, largest = results[str(min(arguments.sizes))], results[str(max(arguments.sizes))]
+    growth = largest["api_peak_rss_mb"] - smallest["api_peak_rss_mb"]
+    document = {
+        "benchmark": "payments_import",
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version()},
+        "setup": "payments as api and relay processes; local PostgreSQL and Kafka; a seeded "
+        "open-item book; one camt.053 statement uploaded over HTTP; timed from the upload until "
+        "every event is published to Kafka",
+        "targets": TARGETS,
+        "results": results,
+        "peak_rss_growth_mb": round(growth, 1),
+        "met": {
+            "published_seconds_at_100000_entries": largest["published_seconds"]
+            <= TARGETS["published_seconds_at_100000_entries"],
+            "peak_rss_growth_from_20000_to_100000_entries_mb": growth
+            <= TARGETS["peak_rss_growth_from_20000_to_100000_entries_mb"],
+        },
+    }
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(document, indent=2) + "\n")
+    console.print_json(data=document)
+    console.print(f"written to {arguments.out}")
+
+
+if __name__ == "__main__":
+    main()
