@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from payments.domain.matching import Tolerance
-from payments.entrypoints import api
+from payments.entrypoints import api, psp
 from payments.entrypoints.consumers import consumers
+from payments.entrypoints.psp import PspSettings
 from settle_shared.db import Database
 from settle_shared.events.topics import CUSTOMERS, ERP_PAYMENTS, INVOICES
 from settle_shared.runtime import Infrastructure, ServiceDefinition, Wiring
@@ -26,9 +28,31 @@ class PaymentsSettings(ServiceSettings):
         default=100, ge=0, le=10_000, description="The same tolerance as a share of what is open"
     )
 
+    payments_psp_secrets: dict[str, dict[str, list[SecretStr]]] = Field(
+        default_factory=dict,
+        description="Webhook signing secrets, as JSON: provider -> tenant -> secrets (two "
+        "while one is rotated). The secret that verifies a webhook names its tenant",
+    )
+    payments_psp_tolerance_seconds: int = Field(
+        default=300, ge=1, description="How far a webhook's signed timestamp may be from now"
+    )
+
     @property
     def tolerance(self) -> Tolerance:
         return Tolerance(self.payments_tolerance_minor, self.payments_tolerance_basis_points)
+
+    @property
+    def psp(self) -> PspSettings:
+        return PspSettings(
+            {
+                provider: {
+                    tenant: [secret.get_secret_value() for secret in secrets]
+                    for tenant, secrets in by_tenant.items()
+                }
+                for provider, by_tenant in self.payments_psp_secrets.items()
+            },
+            timedelta(seconds=self.payments_psp_tolerance_seconds),
+        )
 
 
 @dataclass(frozen=True)
@@ -37,12 +61,13 @@ class Components:
 
     db: Database
     tolerance: Tolerance
+    psp: PspSettings
 
 
 async def bootstrap(settings: PaymentsSettings, infrastructure: Infrastructure) -> Wiring:
     return Wiring(
-        state=Components(infrastructure.db, settings.tolerance),
-        consumers=consumers(infrastructure.db),
+        state=Components(infrastructure.db, settings.tolerance, settings.psp),
+        consumers=consumers(infrastructure.db, settings.tolerance),
     )
 
 
@@ -54,7 +79,7 @@ SERVICE = ServiceDefinition(
     ),
     package="payments",
     settings_type=PaymentsSettings,
-    routers=[api.router],
+    routers=[api.router, psp.router],
     bootstrap=bootstrap,
     consumes=[INVOICES, CUSTOMERS, ERP_PAYMENTS],
     max_body_bytes=api.MAX_STATEMENT_BYTES,

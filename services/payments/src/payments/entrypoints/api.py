@@ -7,10 +7,11 @@ from tempfile import SpooledTemporaryFile
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from payments import handlers
+from payments import corrections, handlers
 from payments.adapters.statements import PaymentRecord, StatementRepository
+from payments.domain.manual import ManualMatchRefused, Requested
 from payments.domain.statement import StatementRejected
 from settle_shared.auth import CallerTenant
 from settle_shared.http import DatabaseDependency
@@ -97,6 +98,24 @@ class PaymentView(BaseModel):
     suggestions: list[SuggestionView]
 
 
+class RequestedAllocation(BaseModel):
+    invoice_id: str = Field(min_length=1, max_length=200)
+    amount: Money | None = Field(
+        default=None,
+        description="How much of the payment goes to this invoice; left out, the invoices "
+        "without an amount are filled earliest due first from what is left",
+    )
+
+
+class ManualMatchRequest(BaseModel):
+    allocations: list[RequestedAllocation] = Field(min_length=1, max_length=100)
+    note: str = Field(min_length=1, max_length=500, description="Why: kept with the evidence")
+
+
+class UnmatchRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why the match was wrong")
+
+
 class WorkQueueView(BaseModel):
     items: list[PaymentView]
     next_after: int | None
@@ -121,8 +140,9 @@ _STATEMENT_BODY: dict[str, Any] = {
     description=(
         "The whole file is checked first (well-formed, supported version, balances and batch "
         "totals adding up); a file that fails is rejected whole with every problem found. Then "
-        "each statement is imported in its own transaction: 201 when something was new, 200 "
-        "when every statement had been imported before with the same content."
+        "each statement is imported in chunks of entries, each committed with how far it got, "
+        "so an upload cut short resumes where it stopped when sent again: 201 when something "
+        "was new, 200 when every statement had been imported before with the same content."
     ),
     openapi_extra=_STATEMENT_BODY,
     responses={
@@ -171,6 +191,78 @@ async def payment(payment_id: str, tenant: CallerTenant, db: DatabaseDependency)
         if record is None:
             raise ProblemError(404, "not-found", "No such payment", f"payment {payment_id}")
         return await _payment_view(store, tenant, record)
+
+
+_REFUSAL_STATUS = {"unknown-invoice": 404, "invoice-closed": 409}
+
+
+@router.post(
+    "/payments/{payment_id}/match",
+    summary="Match a payment from the work queue by hand",
+    description=(
+        "Applies the payment to the listed invoices (all of one customer): given amounts as "
+        "given, the others filled earliest due first; what is left stays unapplied. The payer "
+        "account is learned for the customer."
+    ),
+    responses={
+        404: documented_problem("No such payment or invoice, or not yours"),
+        409: documented_problem("The payment is matched already, or an invoice is closed"),
+        422: documented_problem("Currencies differ, or the allocations exceed what is there"),
+    },
+)
+async def match_payment(
+    payment_id: str, body: ManualMatchRequest, tenant: CallerTenant, db: DatabaseDependency
+) -> PaymentView:
+    requested = [Requested(a.invoice_id, a.amount) for a in body.allocations]
+    async with db.transaction() as tx:
+        try:
+            await corrections.match_by_hand(
+                tx, tenant, payment_id, requested, f"a credit manager of {tenant}", body.note
+            )
+        except corrections.PaymentNotFound as missing:
+            raise ProblemError(404, "not-found", "No such payment", str(missing)) from missing
+        except corrections.PaymentAlreadyMatched as matched:
+            raise ProblemError(
+                409, "already-matched", "Payment matched already", str(matched)
+            ) from matched
+        except ManualMatchRefused as refused:
+            status = _REFUSAL_STATUS.get(refused.kind, 422)
+            raise ProblemError(status, refused.kind, "Match refused", refused.detail) from refused
+        return await _payment_view_of(StatementRepository(tx.connection), tenant, payment_id)
+
+
+@router.post(
+    "/payments/{payment_id}/unmatch",
+    summary="Take a wrong match off its invoices and put the payment back in the work queue",
+    description=(
+        "Reverses the payment's allocations; each invoice it paid is open again for what "
+        "remains (settle.invoice.reopened.v1), and the payer account is no longer trusted for "
+        "that customer."
+    ),
+    responses={
+        404: documented_problem("No such payment, or not yours"),
+        409: documented_problem("The payment is not matched"),
+    },
+)
+async def unmatch_payment(
+    payment_id: str,
+    body: UnmatchRequest,
+    request: Request,
+    tenant: CallerTenant,
+    db: DatabaseDependency,
+) -> PaymentView:
+    async with db.transaction() as tx:
+        try:
+            await corrections.unmatch(
+                tx, tenant, payment_id, body.reason, request.app.state.service.tolerance
+            )
+        except corrections.PaymentNotFound as missing:
+            raise ProblemError(404, "not-found", "No such payment", str(missing)) from missing
+        except corrections.PaymentNotMatched as unmatched:
+            raise ProblemError(
+                409, "not-matched", "Payment not matched", str(unmatched)
+            ) from unmatched
+        return await _payment_view_of(StatementRepository(tx.connection), tenant, payment_id)
 
 
 @router.get("/unmatched", summary="The work queue: payments waiting for a person, oldest first")
@@ -241,6 +333,12 @@ def _import_view(report: handlers.ImportReport) -> ImportView:
         matched=sum(s.matched for s in statements),
         unmatched=sum(s.unmatched for s in statements),
     )
+
+
+async def _payment_view_of(store: StatementRepository, tenant: str, payment_id: str) -> PaymentView:
+    record = await store.payment(tenant, payment_id)
+    assert record is not None, "the payment was just corrected"
+    return await _payment_view(store, tenant, record)
 
 
 async def _payment_view(

@@ -1,0 +1,163 @@
+"""A person's corrections of matching: matching a payment from the work queue by hand, and
+taking a wrong match off its invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from payments import handlers
+from payments.adapters.ledger import LedgerRepository
+from payments.adapters.statements import PaymentRecord, StatementRepository
+from payments.domain.manual import Requested, manual_match
+from payments.domain.matching import (
+    Decision,
+    IncomingPayment,
+    Matched,
+    Tolerance,
+    Unmatched,
+    clues_of,
+    decide,
+)
+from payments.domain.openitems import OpenItem
+from settle_shared.db import Transaction
+from settle_shared.events.payments import InvoiceReopened
+
+
+class PaymentNotFound(Exception):
+    pass
+
+
+class PaymentAlreadyMatched(Exception):
+    pass
+
+
+class PaymentNotMatched(Exception):
+    pass
+
+
+async def match_by_hand(
+    tx: Transaction,
+    tenant: str,
+    payment_id: str,
+    requested: Sequence[Requested],
+    who: str,
+    note: str,
+) -> Matched:
+    """Apply a person's match. The payment row is locked first, so a retried request waits for
+    the first and then finds the payment matched; invoices are locked in id order."""
+    record = await StatementRepository(tx.connection).lock_payment(tenant, payment_id)
+    if record is None:
+        raise PaymentNotFound(f"payment {payment_id}")
+    if record.status == "matched":
+        raise PaymentAlreadyMatched(f"payment {payment_id} is matched already")
+    ledger = LedgerRepository(tx.connection)
+    items = await ledger.lock_items(tenant, {r.invoice_id for r in requested})
+    match = manual_match(record.amount, requested, items, who, note)
+    await handlers.apply_match(tx, ledger, tenant, incoming(record), match, automatic=False)
+    return match
+
+
+async def unmatch(
+    tx: Transaction, tenant: str, payment_id: str, reason: str, tolerance: Tolerance
+) -> Unmatched:
+    """Reverse a match: the payment comes off its invoices and goes back to the work queue.
+    Lock order as in `match_by_hand`: the payment, then its invoices by id."""
+    store = StatementRepository(tx.connection)
+    record = await store.lock_payment(tenant, payment_id)
+    if record is None:
+        raise PaymentNotFound(f"payment {payment_id}")
+    if record.status != "matched":
+        raise PaymentNotMatched(f"payment {payment_id} is not matched")
+    ledger = LedgerRepository(tx.connection)
+    applied = await store.allocations(tenant, payment_id)
+    invoices = await ledger.lock_items(tenant, {a.invoice_id for a in applied})
+    await ledger.remove_allocations(tenant, payment_id)
+    now = tx.clock.now()
+    payment = incoming(record)
+    # A wrong match discredits what it taught: this account paying for that customer.
+    if payment.payer_account:
+        for customer_id in sorted({item.customer_id for item in invoices}):
+            await ledger.forget_account(tenant, payment.payer_account, customer_id)
+    for invoice in invoices:
+        await _reopen(tx, ledger, tenant, invoice, payment_id, reason, now)
+    queued = _requeued(payment, await _redecided(ledger, tenant, payment, tolerance), reason)
+    await store.requeue(tenant, payment_id, queued.reason, _evidence(queued), _suggestions(queued))
+    await handlers.queue_for_a_person(tx, tenant, payment, queued, now)
+    return queued
+
+
+async def _reopen(
+    tx: Transaction,
+    ledger: LedgerRepository,
+    tenant: str,
+    invoice: OpenItem,
+    payment_id: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    balance = await ledger.balance(tenant, invoice.invoice_id)
+    assert balance is not None, "the invoice is locked"
+    if not balance.settled:
+        await ledger.reopen(tenant, invoice.invoice_id)
+    await tx.publish(
+        InvoiceReopened(
+            tenant=tenant,
+            customer_id=invoice.customer_id,
+            invoice_id=invoice.invoice_id,
+            invoice_number=invoice.invoice_number,
+            paid=balance.paid,
+            open_amount=balance.open_amount,
+            payment_ids=await ledger.payment_ids(tenant, invoice.invoice_id),
+            reversed_payment_id=payment_id,
+            reason=reason,
+            reopened_at=now,
+        )
+    )
+
+
+async def _redecided(
+    ledger: LedgerRepository, tenant: str, payment: IncomingPayment, tolerance: Tolerance
+) -> Decision:
+    items = await ledger.open_items_for(tenant, payment, clues_of(payment))
+    return decide(payment, items, tolerance)
+
+
+def _requeued(payment: IncomingPayment, decision: Decision, reason: str) -> Unmatched:
+    """What the queue shows: the person's reason, and what matching now suggests (nothing when
+    it would match by itself, for that is what a person just undid)."""
+    suggestions = decision.suggestions if isinstance(decision, Unmatched) else ()
+    return Unmatched(f"unmatched by hand: {reason}", suggestions, decision.evidence)
+
+
+def _evidence(unmatched: Unmatched) -> dict[str, list[str]]:
+    return {
+        "signals": list(unmatched.evidence.signals),
+        "rejected": list(unmatched.evidence.rejected),
+    }
+
+
+def _suggestions(unmatched: Unmatched) -> list[dict[str, Any]]:
+    return [
+        {
+            "customer_id": s.customer_id,
+            "invoice_ids": list(s.invoice_ids),
+            "invoice_numbers": [number for _, number in s.items],
+            "score": s.score,
+            "reason": s.reason,
+        }
+        for s in unmatched.suggestions
+    ]
+
+
+def incoming(record: PaymentRecord) -> IncomingPayment:
+    return IncomingPayment(
+        payment_id=record.payment_id,
+        amount=record.amount,
+        payer_name=record.payer_name,
+        payer_account=record.payer_account,
+        remittance=tuple(record.remittance),
+        references=(),
+        booked_on=record.booked_on,
+    )
