@@ -33,7 +33,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
@@ -42,7 +41,7 @@ from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import free_port
 from settle_local.postgres import postgres_from_env
-from settle_local.processes import ServerProcess, log_tail
+from settle_local.processes import ServerProcess, wait_until_healthy
 from settle_shared.events import REGISTRY
 from settle_shared.events.erp import ErpInvoiceIssued
 from settle_shared.events.topics import INVOICES
@@ -240,21 +239,6 @@ async def _analyze(database_url: str) -> None:
         await connection.close()
 
 
-async def _ready(url: str, processes: Sequence[tuple[str, ServerProcess, Path]]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            for name, process, log in processes:
-                if process.exit_code is not None:
-                    raise RuntimeError(f"ingestion {name} exited\n{log_tail(log)}")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{url} never became ready")
-
-
 async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="settle-bench-ingestion-") as directory:
         run_dir = Path(directory)
@@ -299,7 +283,7 @@ async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, 
                 )
             ]
             try:
-                await _ready(f"http://127.0.0.1:{port}/health/ready", processes)
+                await wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", processes, 60)
                 watch = EventWatch(kafka.bootstrap_servers)
                 await watch.start()
                 async with aiohttp.ClientSession(

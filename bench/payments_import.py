@@ -46,7 +46,7 @@ from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import free_port
 from settle_local.postgres import postgres_from_env
-from settle_local.processes import ServerProcess, log_tail
+from settle_local.processes import ServerProcess, log_tail, wait_until_healthy
 from settle_shared.events import REGISTRY
 from settle_shared.events.topics import PAYMENTS
 from settle_simulators.bank import Portfolio
@@ -227,21 +227,6 @@ async def relay_from_full_outbox(
     }
 
 
-async def _ready(url: str, processes: Sequence[tuple[str, ServerProcess, Path]]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            for name, process, log in processes:
-                if process.exit_code is not None:
-                    raise RuntimeError(f"payments {name} exited\n{log_tail(log)}")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{url} never became ready")
-
-
 async def measure_size(
     entries: int, run_dir: Path, postgres: Any, bootstrap_servers: str, console: Console
 ) -> dict[str, Any]:
@@ -281,7 +266,7 @@ async def measure_size(
         for role, role_port in (("api", port), ("relay", free_port()))
     ]
     try:
-        await _ready(f"http://127.0.0.1:{port}/health/ready", processes)
+        await wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", processes, 60)
         api = processes[0][1]
         rss_ready = peak_rss_mb(api.pid)
         console.print(f"{entries} entries: uploading {statement.stat().st_size >> 20} MB")

@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
+import httpx
+
 
 class InfrastructureError(RuntimeError):
     """A local server could not be installed, started or reached."""
@@ -122,3 +124,28 @@ def log_tail(path: Path, lines: int = 40) -> str:
         return f"--- {path}: (not written)"
     tail = text.splitlines()[-lines:]
     return "\n".join([f"--- last {len(tail)} lines of {path}:", *tail])
+
+
+async def wait_until_healthy(
+    probe_url: str,
+    watched: Sequence[tuple[str, ServerProcess, Path]],
+    timeout_seconds: float,
+) -> None:
+    """Poll `probe_url` until it answers 200, failing at once (with its log) if any watched
+    process exits first."""
+    deadline = time.monotonic() + timeout_seconds
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            for name, process, log in watched:
+                if process.exit_code is not None:
+                    raise InfrastructureError(
+                        f"{name} exited with {process.exit_code}\n{log_tail(log)}"
+                    )
+            try:
+                if (await client.get(probe_url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    tails = "\n".join(log_tail(log) for _, _, log in watched)
+    raise InfrastructureError(f"{probe_url} not ready after {timeout_seconds:.0f}s\n{tails}")

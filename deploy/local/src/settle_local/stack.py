@@ -22,7 +22,7 @@ from settle_local.kafka import Kafka, create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import LOOPBACK, free_port, preferred_port
 from settle_local.postgres import Postgres, postgres_from_env
-from settle_local.processes import InfrastructureError, ServerProcess, log_tail
+from settle_local.processes import InfrastructureError, ServerProcess, wait_until_healthy
 from settle_shared.events import REGISTRY
 
 SERVICES = ("ingestion", "enrichment", "segmentation", "dunning", "delivery", "payments")
@@ -238,21 +238,8 @@ class Stack:
 
     async def _wait_until_ready(self, name: str, probe_url: str) -> None:
         running = self._processes[name]
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        async with httpx.AsyncClient(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if running.process.exit_code is not None:
-                    raise InfrastructureError(
-                        f"{name} exited with {running.process.exit_code}\n{log_tail(running.log)}"
-                    )
-                try:
-                    if (await client.get(probe_url)).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
-        raise InfrastructureError(
-            f"{name} not ready after {READY_TIMEOUT_SECONDS:.0f}s\n{log_tail(running.log)}"
+        await wait_until_healthy(
+            probe_url, [(name, running.process, running.log)], READY_TIMEOUT_SECONDS
         )
 
     async def _timed(self, name: str, start: Callable[[], object]) -> None:
