@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from payments import handlers
+from payments import statement_import
 from payments.bootstrap import SERVICE, Components, PaymentsSettings
 from payments.domain.matching import Tolerance
 from settle_shared.clock import FixedClock
@@ -117,9 +117,9 @@ async def _learn_known_accounts(service: ServiceHarness, book: Portfolio) -> Non
     )
 
 
-async def _import(service: ServiceHarness, xml: bytes) -> handlers.ImportReport:
+async def _import(service: ServiceHarness, xml: bytes) -> statement_import.ImportReport:
     assert isinstance(service.wiring.state, Components)
-    return await handlers.import_statements(
+    return await statement_import.import_statements(
         service.wiring.state.db, TENANT, io.BytesIO(xml), Tolerance()
     )
 
@@ -216,8 +216,8 @@ async def test_an_import_cut_short_resumes_where_it_stopped_without_crediting_tw
     statement_file: tuple[bytes, GeneratedStatement],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(handlers, "CHUNK_ENTRIES", 300)
-    import_chunk = handlers._import_chunk
+    monkeypatch.setattr(statement_import, "CHUNK_ENTRIES", 300)
+    import_chunk = statement_import._import_chunk
     chunks = Counter[str]()
 
     async def dies_in_the_fourth_chunk(*arguments: Any) -> None:
@@ -226,7 +226,7 @@ async def test_an_import_cut_short_resumes_where_it_stopped_without_crediting_tw
             raise ConnectionResetError("the process died")
         await import_chunk(*arguments)
 
-    monkeypatch.setattr(handlers, "_import_chunk", dies_in_the_fourth_chunk)
+    monkeypatch.setattr(statement_import, "_import_chunk", dies_in_the_fourth_chunk)
     with pytest.raises(ConnectionResetError):
         await _import(service, statement_file[0])
     assert await _count(service.pool, "statement_entries") == 900
@@ -243,9 +243,9 @@ async def test_an_import_cut_short_resumes_where_it_stopped_without_crediting_tw
     assert len(received) == len(book.payments)
     decided = _events(service, MATCHED) + _events(service, UNMATCHED)
     assert len(decided) == len(book.payments)
-    assert await _import(service, statement_file[0]) == handlers.ImportReport(
+    assert await _import(service, statement_file[0]) == statement_import.ImportReport(
         (
-            handlers.StatementReport(
+            statement_import.StatementReport(
                 "STMT-BULK-0001",
                 report.statements[0].account,
                 "already_imported",
@@ -262,7 +262,7 @@ async def test_the_same_statement_uploaded_twice_at_once_credits_each_payment_on
     statement_file: tuple[bytes, GeneratedStatement],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(handlers, "CHUNK_ENTRIES", 250)
+    monkeypatch.setattr(statement_import, "CHUNK_ENTRIES", 250)
 
     first, second = await asyncio.gather(
         _import(service, statement_file[0]), _import(service, statement_file[0])

@@ -9,7 +9,7 @@ from typing import IO, Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from payments import corrections, handlers
+from payments import corrections, statement_import
 from payments.adapters.statements import PaymentRecord, StatementRepository
 from payments.domain.manual import ManualMatchRefused, Requested
 from payments.domain.statement import StatementRejected
@@ -164,14 +164,14 @@ async def upload_statements(
         await _spool(request, body)
         body.seek(0)
         try:
-            report = await handlers.import_statements(
+            report = await statement_import.import_statements(
                 db, tenant, body, request.app.state.service.tolerance
             )
         except StatementRejected as rejected:
             raise ProblemError(
                 422, rejected.slug, rejected.title, rejected.reason, rejected.problems
             ) from rejected
-        except handlers.StatementConflict as conflict:
+        except statement_import.StatementConflict as conflict:
             raise ProblemError(
                 409, "statement-conflict", "Statement imported before", str(conflict)
             ) from conflict
@@ -307,7 +307,7 @@ async def _spool(request: Request, body: IO[bytes]) -> None:
         body.write(chunk)
 
 
-def _import_view(report: handlers.ImportReport) -> ImportView:
+def _import_view(report: statement_import.ImportReport) -> ImportView:
     statements = [
         StatementImportView(
             statement_id=item.statement_id,

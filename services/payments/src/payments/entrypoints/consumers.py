@@ -7,7 +7,7 @@ from base64 import b64decode
 from collections.abc import Awaitable, Callable
 from io import BytesIO
 
-from payments import handlers
+from payments import handlers, statement_import
 from payments.domain.matching import Tolerance
 from payments.domain.statement import StatementRejected
 from settle_shared.consumer import ConsumerSpec, Received
@@ -54,12 +54,12 @@ def statement_file_received(
         # The import checks the whole file before writing and commits in its own transactions
         # (resumable per statement); statement fingerprints make a resent file_id a no-op.
         try:
-            await handlers.import_statements(db, event.tenant, file, tolerance)
+            await statement_import.import_statements(db, event.tenant, file, tolerance)
         except StatementRejected as rejected:
             raise InvalidMessage(
                 f"bank statement file {event.file_id}: {rejected.reason}", rejected.problems
             ) from rejected
-        except handlers.StatementConflict as conflict:
+        except statement_import.StatementConflict as conflict:
             raise InvalidMessage(f"bank statement file {event.file_id}: {conflict}") from conflict
 
     return import_file
