@@ -105,7 +105,7 @@ async def relay(pool: asyncpg.Pool, bootstrap_servers: str, events: int) -> dict
 
 
 async def _unpublished(pool: asyncpg.Pool) -> int:
-    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox")
     return count
 
 

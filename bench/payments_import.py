@@ -46,7 +46,7 @@ from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import free_port
 from settle_local.postgres import postgres_from_env
-from settle_local.processes import ServerProcess, log_tail, wait_until_healthy
+from settle_local.processes import ServerProcess, wait_until_healthy
 from settle_shared.events import REGISTRY
 from settle_shared.events.topics import PAYMENTS
 from settle_simulators.bank import Portfolio
@@ -166,16 +166,12 @@ async def file_body(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def outbox_state(database_url: str) -> tuple[int, int]:
-    """Events in the outbox, and how many of them the relay has not published yet."""
+async def unpublished(database_url: str) -> int:
+    """Events in the outbox: the relay deletes each one it has published."""
     connection = await asyncpg.connect(database_url)
     try:
-        row = await connection.fetchrow(
-            "SELECT count(*) AS total, count(*) FILTER (WHERE published_at IS NULL) AS pending "
-            "FROM outbox"
-        )
-        assert row is not None
-        return row["total"], row["pending"]
+        pending: int = await connection.fetchval("SELECT count(*) FROM outbox")
+        return pending
     finally:
         await connection.close()
 
@@ -190,41 +186,6 @@ async def records_on_topic(bootstrap_servers: str) -> int:
         return sum(offsets.values())
     finally:
         await consumer.stop()
-
-
-async def relay_from_full_outbox(
-    database_url: str, run_dir: Path, environment: dict[str, str], entries: int
-) -> dict[str, Any]:
-    """The relay on its own: every event of the import marked unpublished again (Kafka gets
-    them twice, which nothing reads here), a fresh relay started, timed until it is done."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("UPDATE outbox SET published_at = NULL")
-        await connection.execute("VACUUM ANALYZE outbox")
-    finally:
-        await connection.close()
-    log = run_dir / f"relay-alone-{entries}.log"
-    relay = ServerProcess(
-        [sys.executable, "-m", "payments", "relay", "--port", str(free_port())],
-        output=log,
-        environment=environment,
-    )
-    began = time.monotonic()
-    try:
-        total, pending = await outbox_state(database_url)
-        while pending:
-            if relay.exit_code is not None:
-                raise RuntimeError(f"payments relay exited\n{log_tail(log)}")
-            await asyncio.sleep(0.2)
-            total, pending = await outbox_state(database_url)
-        seconds = time.monotonic() - began
-    finally:
-        await relay.stop(signal.SIGTERM, 10)
-    return {
-        "events": total,
-        "seconds_including_start": round(seconds, 2),
-        "events_per_second": round(total / seconds),
-    }
 
 
 async def measure_size(
@@ -281,15 +242,13 @@ async def measure_size(
         if response.status_code != 201:
             raise RuntimeError(f"upload answered {response.status_code}: {response.text[:2000]}")
         rss_peak = peak_rss_mb(api.pid)
-        total, pending = await outbox_state(database_url)
-        pending_at_response = pending
+        pending_at_response = pending = await unpublished(database_url)
         while pending:
             await asyncio.sleep(0.2)
-            total, pending = await outbox_state(database_url)
+            pending = await unpublished(database_url)
         published = time.monotonic() - began
         on_topic = await records_on_topic(bootstrap_servers) - on_topic_before
         await processes[1][1].stop(signal.SIGTERM, 10)
-        relay_alone = await relay_from_full_outbox(database_url, run_dir, environment, entries)
     finally:
         for _, process, _ in processes:
             await process.stop(signal.SIGTERM, 10)
@@ -303,7 +262,6 @@ async def measure_size(
         "payments": report["payments"],
         "matched": report["matched"],
         "unmatched": report["unmatched"],
-        "events": total,
         "events_on_topic": on_topic,
         "response_seconds": round(answered, 2),
         "published_seconds": round(published, 2),
@@ -313,7 +271,6 @@ async def measure_size(
         "relay_events_per_second_after_response": (
             round(pending_at_response / drain_seconds) if drain_seconds > 0 else None
         ),
-        "relay_alone": relay_alone,
         "api_rss_mb_when_ready": round(rss_ready, 1),
         "api_peak_rss_mb": round(rss_peak, 1),
     }

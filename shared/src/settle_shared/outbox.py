@@ -148,27 +148,18 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(
-                """SELECT seq, topic, key, value, headers FROM outbox
-                   WHERE published_at IS NULL ORDER BY seq LIMIT $1""",
+                "SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT $1",
                 self._batch_size,
             )
             if rows:
                 await self._publisher.publish([_record(row) for row in rows])
+                # Published rows leave: Kafka holds the events from here on.
                 await connection.execute(
-                    "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])",
-                    [row["seq"] for row in rows],
+                    "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [row["seq"] for row in rows]
                 )
                 OUTBOX_PUBLISHED.inc(len(rows))
             OUTBOX_DEPTH.set(await _depth(connection))
             return len(rows)
-
-
-async def prune_published(connection: Connection, retention_hours: int) -> int:
-    result: str = await connection.execute(
-        "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
-        retention_hours,
-    )
-    return int(result.rsplit(maxsplit=1)[-1])
 
 
 def _record(row: asyncpg.Record) -> OutgoingRecord:
@@ -177,7 +168,7 @@ def _record(row: asyncpg.Record) -> OutgoingRecord:
 
 
 async def _depth(connection: Connection) -> int:
-    depth: int = await connection.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    depth: int = await connection.fetchval("SELECT count(*) FROM outbox")
     return depth
 
 

@@ -31,7 +31,7 @@ from settle_shared.http import create_app
 from settle_shared.kafka import KafkaMessaging
 from settle_shared.logs import configure_logging
 from settle_shared.messaging import MessagingFactory
-from settle_shared.outbox import OutboxRelay, OutboxWriter, prune_published
+from settle_shared.outbox import OutboxRelay, OutboxWriter
 from settle_shared.registry import EventRegistry, Topic
 from settle_shared.settings import ServiceSettings
 from settle_shared.telemetry import configure_telemetry, instrument_app
@@ -249,11 +249,8 @@ async def _housekeeping(
 ) -> None:
     while True:
         async with infrastructure.db.pool.acquire() as connection:
-            pruned_outbox = await prune_published(connection, settings.outbox_retention_hours)
             pruned_inbox = await inbox.prune(connection, settings.inbox_retention_days)
-        log.info(
-            "housekeeping", extra={"outbox_pruned": pruned_outbox, "inbox_pruned": pruned_inbox}
-        )
+        log.info("housekeeping", extra={"inbox_pruned": pruned_inbox})
         beat.beat()
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
 

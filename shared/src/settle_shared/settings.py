@@ -67,7 +67,6 @@ class ServiceSettings(KafkaSettings):
         ge=1,
         description="Consecutive dead-lettered records after which a consumer stops",
     )
-    outbox_retention_hours: int = Field(default=72, ge=1)
     inbox_retention_days: int = Field(default=30, ge=1)
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)

@@ -14,7 +14,7 @@ from settle_shared.events.segmentation import CustomerSegmented
 from settle_shared.events.topics import CUSTOMERS_SEGMENTED
 from settle_shared.health import Heartbeat
 from settle_shared.messaging import OutgoingRecord
-from settle_shared.outbox import STANDBY, OutboxRelay, OutboxWriter, prune_published
+from settle_shared.outbox import STANDBY, OutboxRelay, OutboxWriter
 from settle_shared.testing.memory_broker import InMemoryBroker, InMemoryPublisher
 from settle_shared.testing.waiting import eventually
 
@@ -62,9 +62,15 @@ async def publish_then_fail(db: Database, payload: CustomerSegmented) -> None:
         raise RuntimeError("state change failed")
 
 
-def relay(pool: asyncpg.Pool, broker: InMemoryBroker, poll_seconds: float = 30.0) -> OutboxRelay:
+def relay(
+    pool: asyncpg.Pool, broker: InMemoryBroker, poll_seconds: float = 30.0, batch_size: int = 2000
+) -> OutboxRelay:
     return OutboxRelay(
-        pool, InMemoryPublisher(broker), Heartbeat("relay"), poll_seconds=poll_seconds
+        pool,
+        InMemoryPublisher(broker),
+        Heartbeat("relay"),
+        poll_seconds=poll_seconds,
+        batch_size=batch_size,
     )
 
 
@@ -155,16 +161,22 @@ async def test_only_one_relay_publishes_while_another_stands_by(
     await asyncio.gather(standby, return_exceptions=True)
 
 
-async def test_published_rows_are_pruned_after_the_retention(
+async def test_published_rows_leave_the_outbox_and_unpublished_ones_stay(
     pool: asyncpg.Pool, broker: InMemoryBroker
 ) -> None:
     async with database(pool).transaction() as tx:
-        await tx.publish(event("C-1"))
-    await relay(pool, broker).publish_pending()
+        await tx.publish_many([event("C-1", revision=r) for r in range(1, 4)])
+    assert await relay(pool, broker, batch_size=2).publish_pending() == 2
     async with pool.acquire() as connection:
-        assert await prune_published(connection, retention_hours=1) == 0
-        await connection.execute("UPDATE outbox SET published_at = now() - interval '2 hours'")
-        assert await prune_published(connection, retention_hours=1) == 1
+        left = await connection.fetchval("SELECT count(*) FROM outbox")
+    assert left == 1
+    assert [from_kafka(r.value, r.headers).data["revision"] for r in broker.records(TOPIC)] == [
+        1,
+        2,
+    ]
+    assert await relay(pool, broker, batch_size=2).publish_pending() == 1
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM outbox") == 0
 
 
 async def test_a_bulk_write_stores_the_same_records_as_single_writes_in_order(

@@ -62,10 +62,7 @@ class SettledProbe:
     async def work_left(self) -> int:
         lag = sum([await self._lag(name) for name in SERVICES])
         outboxes = sum(
-            [
-                await self._count(name, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                for name in SERVICES
-            ]
+            [await self._count(name, "SELECT count(*) FROM outbox") for name in SERVICES]
         )
         now = await self._service_now()
         due = sum([await self._count(name, sql, now) for name, sql in _DUE_WORK.items()])
