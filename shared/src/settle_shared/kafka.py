@@ -1,17 +1,21 @@
-"""aiokafka adapters for the messaging ports, configured from the standard settings."""
+"""Kafka adapters for the messaging ports, configured from the standard settings: consumers on
+aiokafka, the publisher on librdkafka."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.helpers import create_ssl_context
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from settle_shared.messaging import IncomingRecord, OutgoingRecord
 from settle_shared.settings import KafkaSettings
+
+DELIVERY_TIMEOUT_SECONDS = 15.0
 
 
 def connection_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -42,36 +46,98 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
 
 
 class KafkaPublisher:
-    """Idempotent producer (acks=all): retries never duplicate or reorder within a partition."""
+    """Idempotent producer (acks=all): retries never duplicate or reorder within a partition.
+
+    librdkafka (confluent-kafka) rather than aiokafka: a relay sends every event a service
+    writes, and librdkafka's C client costs about a quarter of aiokafka's CPU per record."""
 
     def __init__(self, settings: KafkaSettings, client_id: str) -> None:
-        self._producer = AIOKafkaProducer(
-            **connection_options(settings),
-            client_id=client_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            request_timeout_ms=15000,
-            # A relay cycle sends thousands of ~1 KB events; with the default 16 KB batches they
-            # would leave in many produce requests one after the other.
-            max_batch_size=256 * 1024,
-        )
+        self._config = {
+            **producer_options(settings),
+            "client.id": client_id,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.timeout.ms": int(DELIVERY_TIMEOUT_SECONDS * 1000),
+        }
+        self._producer: Producer | None = None
 
     async def start(self) -> None:
-        await self._producer.start()
+        producer = Producer(self._config)
+        # Fails here, as aiokafka's start does, when no broker answers.
+        await asyncio.to_thread(producer.list_topics, timeout=DELIVERY_TIMEOUT_SECONDS)
+        self._producer = producer
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.flush, DELIVERY_TIMEOUT_SECONDS)
+            self._producer = None
 
     async def publish(self, records: Sequence[OutgoingRecord]) -> None:
-        # Enqueue everything first so the batch shares round trips; send() keeps call order.
-        pending = [
-            await self._producer.send(
-                record.topic, value=record.value, key=record.key, headers=record.headers
-            )
-            for record in records
-        ]
-        await asyncio.gather(*pending)
+        producer = self._started()
+        failures: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _: Message) -> None:
+            if error is not None:
+                failures.append(error)
+
+        # Everything is queued first, so the records share produce requests; librdkafka keeps
+        # queue order per partition.
+        for record in records:
+            await self._queue(producer, record, delivered)
+        undelivered = await asyncio.to_thread(producer.flush, DELIVERY_TIMEOUT_SECONDS + 5)
+        if undelivered:
+            producer.purge()
+            raise KafkaException(f"{undelivered} records still undelivered after the timeout")
+        if failures:
+            raise KafkaException(failures[0])
+
+    async def _queue(
+        self,
+        producer: Producer,
+        record: OutgoingRecord,
+        delivered: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        while True:
+            try:
+                producer.produce(
+                    record.topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=list(record.headers),
+                    on_delivery=delivered,
+                )
+                return
+            except BufferError:
+                # The local queue is full: wait for deliveries to make room.
+                await asyncio.to_thread(producer.poll, 0.1)
+
+    def _started(self) -> Producer:
+        if self._producer is None:
+            raise RuntimeError("the publisher is not started")
+        return self._producer
+
+
+def producer_options(settings: KafkaSettings) -> dict[str, Any]:
+    """librdkafka settings for bootstrap servers, TLS and SASL."""
+    options: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "security.protocol": settings.kafka_security_protocol,
+    }
+    tls_files = {
+        "ssl.ca.location": settings.kafka_ssl_cafile,
+        "ssl.certificate.location": settings.kafka_ssl_certfile,
+        "ssl.key.location": settings.kafka_ssl_keyfile,
+    }
+    options |= {name: path for name, path in tls_files.items() if path}
+    if settings.kafka_sasl_mechanism:
+        password = settings.kafka_sasl_password
+        options |= {
+            "sasl.mechanism": settings.kafka_sasl_mechanism,
+            "sasl.username": settings.kafka_sasl_username,
+            "sasl.password": password.get_secret_value() if password else None,
+        }
+    return options
 
 
 class KafkaSubscription:
