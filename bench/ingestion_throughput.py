@@ -1,7 +1,9 @@
 """Measures ingestion end to end and writes bench/results/ingestion_throughput.json.
 
 The service runs as in production, one process per role (`api`, `worker`, `relay`, after
-`migrate`), against a local PostgreSQL and Kafka. Every figure is timed from the request (or the
+`migrate`), against a local PostgreSQL and Kafka. The api role is stateless and scales out; it runs
+as two replicas by default (one per core), and requests go to them in turn, as a load balancer
+would send them (`--api-replicas 1` measures a single process). Every figure is timed from the request (or the
 ERP record) until the canonical event is on `invoices.v1`:
 
 - http_batch: invoices sent in batch requests (`POST /v1/batch`), two requests in flight, timed
@@ -29,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ from settle_shared.events.topics import INVOICES
 from settle_shared.publishing import envelope, to_record
 
 API_KEY = "bench-ingestion-key-0001"
+IN_FLIGHT = 2
 JSON = {"Content-Type": "application/json"}
 TENANT = "bench"
 TARGETS = {
@@ -139,9 +143,18 @@ def invoice(run: str, number: int, today: date) -> dict[str, Any]:
     }
 
 
-async def http_batch(
-    client: aiohttp.ClientSession, watch: EventWatch, count: int, batch_size: int
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Api:
+    """The api replicas, each sent its share of the requests as a load balancer would."""
+
+    client: aiohttp.ClientSession
+    replicas: tuple[str, ...]
+
+    def url(self, number: int, path: str) -> str:
+        return self.replicas[number % len(self.replicas)] + path
+
+
+async def http_batch(api: Api, watch: EventWatch, count: int, batch_size: int) -> dict[str, Any]:
     run, today = uuid.uuid4().hex[:8], datetime.now(UTC).date()
     bodies = [
         json.dumps(
@@ -160,11 +173,13 @@ async def http_batch(
     request_seconds: list[float] = []
     ids = [f"{run}-{n:07d}" for n in range(count)]
 
-    async def sender() -> None:
+    async def sender(number: int) -> None:
         while not queue.empty():
             body = queue.get_nowait()
             sent = time.perf_counter()
-            async with client.post("/v1/batch", data=body, headers=JSON) as response:
+            async with api.client.post(
+                api.url(number, "/v1/batch"), data=body, headers=JSON
+            ) as response:
                 response.raise_for_status()
                 await response.read()
             request_seconds.append(time.perf_counter() - sent)
@@ -174,7 +189,7 @@ async def http_batch(
     await watch.pause()
     since, repeated = await watch.published(), watch.repeated
     began = time.perf_counter()
-    await asyncio.gather(sender(), sender())
+    await asyncio.gather(*(sender(number) for number in range(IN_FLIGHT)))
     answered = time.perf_counter()
     last_event = await watch.wait_published(since, count, seconds=600)
     watch.resume()
@@ -184,7 +199,8 @@ async def http_batch(
     return {
         "invoices": count,
         "batch_size": batch_size,
-        "requests_in_flight": 2,
+        "requests_in_flight": IN_FLIGHT,
+        "api_replicas": len(api.replicas),
         "invoices_per_second": round(count / (last_event - began)),
         "seconds_to_last_event": round(last_event - began, 3),
         "seconds_to_last_response": round(answered - began, 3),
@@ -192,9 +208,7 @@ async def http_batch(
     }
 
 
-async def http_single(
-    client: aiohttp.ClientSession, watch: EventWatch, rate: int, seconds: int
-) -> dict[str, Any]:
+async def http_single(api: Api, watch: EventWatch, rate: int, seconds: int) -> dict[str, Any]:
     run, today = uuid.uuid4().hex[:8], datetime.now(UTC).date()
     bodies = [json.dumps(invoice(run, n, today)).encode() for n in range(rate * seconds)]
     response_seconds: list[float] = []
@@ -204,7 +218,8 @@ async def http_single(
     async def send(number: int, body: bytes) -> None:
         invoice_id = f"{run}-{number:07d}"
         sent_at[invoice_id] = time.perf_counter()
-        async with client.put(f"/v1/invoices/{invoice_id}", data=body, headers=JSON) as response:
+        url = api.url(number, f"/v1/invoices/{invoice_id}")
+        async with api.client.put(url, data=body, headers=JSON) as response:
             await response.read()
         response_seconds.append(time.perf_counter() - sent_at[invoice_id])
         statuses[response.status] = statuses.get(response.status, 0) + 1
@@ -302,42 +317,45 @@ async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, 
                 sys.executable, "-m", "ingestion", "migrate", env=environment
             )
             await migrate.wait()
-            port = free_port()
+            api_ports = [free_port() for _ in range(arguments.api_replicas)]
+            roles = [
+                *((f"api-{n}", "api", port) for n, port in enumerate(api_ports, start=1)),
+                ("worker", "worker", free_port()),
+                ("relay", "relay", free_port()),
+            ]
             processes = [
                 (
-                    role,
+                    name,
                     ServerProcess(
-                        [sys.executable, "-m", "ingestion", role, "--port", str(role_port)],
-                        output=run_dir / f"{role}.log",
+                        [sys.executable, "-m", "ingestion", role, "--port", str(port)],
+                        output=run_dir / f"{name}.log",
                         environment=environment,
                     ),
-                    run_dir / f"{role}.log",
+                    run_dir / f"{name}.log",
                 )
-                for role, role_port in (
-                    ("api", port),
-                    ("worker", free_port()),
-                    ("relay", free_port()),
-                )
+                for name, role, port in roles
             ]
+            replicas = tuple(f"http://127.0.0.1:{port}" for port in api_ports)
             try:
-                await wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", processes, 60)
+                for replica in replicas:
+                    await wait_until_healthy(f"{replica}/health/ready", processes, 60)
                 watch = EventWatch(kafka.bootstrap_servers)
                 await watch.start()
                 async with aiohttp.ClientSession(
-                    base_url=f"http://127.0.0.1:{port}",
                     headers={"X-API-Key": API_KEY},
                     timeout=aiohttp.ClientTimeout(total=60),
                     connector=aiohttp.TCPConnector(limit=200),
                 ) as client:
+                    api = Api(client, replicas)
                     console.print("warming up")
-                    await http_batch(client, watch, 2_000, 500)
+                    await http_batch(api, watch, 2_000, 500)
                     await _analyze(postgres.url(database))
                     console.print("batch requests")
-                    batch = await http_batch(client, watch, arguments.batch_invoices, 1_000)
+                    batch = await http_batch(api, watch, arguments.batch_invoices, 1_000)
                     console.print("single requests at a fixed rate")
-                    single = await http_single(client, watch, 200, arguments.single_seconds)
+                    single = await http_single(api, watch, 200, arguments.single_seconds)
                     console.print("single requests at a quarter of that rate")
-                    quarter = await http_single(client, watch, 50, arguments.single_seconds)
+                    quarter = await http_single(api, watch, 50, arguments.single_seconds)
                 console.print("topic records")
                 from_topic = await topic(kafka.bootstrap_servers, watch, arguments.topic_records)
                 await watch.stop()
@@ -355,6 +373,12 @@ async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python bench/ingestion_throughput.py", description=__doc__
+    )
+    parser.add_argument(
+        "--api-replicas",
+        type=int,
+        default=2,
+        help="api processes (one per core, as replicas behind a load balancer would run)",
     )
     parser.add_argument("--batch-invoices", type=int, default=50_000)
     parser.add_argument("--single-seconds", type=int, default=15)
