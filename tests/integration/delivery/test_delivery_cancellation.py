@@ -32,7 +32,7 @@ async def service(fresh_database: str, deferring_sink: SmtpSink) -> AsyncIterato
     await harness.close()
 
 
-def reminder(case_id: str, action_id: str) -> ReminderRequested:
+def reminder(case_id: str, action_id: str, requested_at: datetime = NOW) -> ReminderRequested:
     return ReminderRequested(
         tenant="acme-nl",
         customer_id="C-1",
@@ -49,18 +49,18 @@ def reminder(case_id: str, action_id: str) -> ReminderRequested:
         customer_name="Customer Ltd",
         amount_due=Money.of(10000, "EUR"),
         due_date=date(2026, 11, 10),
-        requested_at=NOW,
+        requested_at=requested_at,
     )
 
 
-def closed(case_id: str) -> CaseClosed:
+def closed(case_id: str, closed_at: datetime = NOW) -> CaseClosed:
     return CaseClosed(
         tenant="acme-nl",
         customer_id="C-1",
         case_id=case_id,
         invoice_id=f"INV-{case_id}",
         reason="paid",
-        closed_at=NOW,
+        closed_at=closed_at,
     )
 
 
@@ -123,3 +123,36 @@ async def test_a_closure_leaves_sent_messages_and_other_cases_alone(
 
     assert sent_before == {"case-3", "case-4"}
     assert "cancelled" not in [s["status"] for s in await statuses(service)]
+
+
+async def test_a_reminder_requested_after_its_case_reopened_is_sent(
+    service: ServiceHarness, deferring_sink: SmtpSink
+) -> None:
+    service.publish(closed("case-5"))
+    await service.consume()
+    service.publish(reminder("case-5", "action-5", requested_at=NOW + timedelta(days=3)))
+    await service.consume()
+    await send_due(service)  # deferred by the sink once
+    service.clock.advance(timedelta(hours=2))
+    await send_due(service)
+
+    assert [m.header("X-Settle-Case-Id") for m in deferring_sink.messages()] == ["case-5"]
+    assert "cancelled" not in [s["status"] for s in await statuses(service)]
+
+
+async def test_a_reopened_case_closing_again_cancels_the_reminder_it_requested_since(
+    service: ServiceHarness, deferring_sink: SmtpSink
+) -> None:
+    service.publish(closed("case-6"))
+    service.publish(reminder("case-6", "action-6", requested_at=NOW + timedelta(days=3)))
+    await service.consume()
+    await send_due(service)  # deferred by the sink: waiting to retry
+
+    service.publish(closed("case-6", closed_at=NOW + timedelta(days=4)))
+    await service.consume()
+    service.clock.advance(timedelta(hours=2))
+    await send_due(service)
+
+    assert deferring_sink.messages() == []
+    [status] = await statuses(service)
+    assert status["status"] == "cancelled"

@@ -1,5 +1,6 @@
-"""Amendments, cancellations and credit notes: what they do to a case, its timers and the amounts
-reminders ask for, and that the first promise holds under replays and racing schedulers."""
+"""Amendments, cancellations, credit notes and payments taken off again: what they do to a case,
+its timers and the amounts reminders ask for, and that the first promise holds under replays and
+racing schedulers."""
 
 import asyncio
 import json
@@ -20,7 +21,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.events.topics import DUNNING_ACTIONS, DUNNING_CASES, DUNNING_DEAD_LETTER
 from settle_shared.money import Money
 from settle_shared.registry import EventPayload
@@ -128,6 +129,34 @@ def partially_paid(paid: int, open_amount: int, at: datetime = NOW) -> InvoicePa
         open_amount=Money.of(open_amount, "EUR"),
         payment_ids=["P-1"],
         paid_at=at,
+    )
+
+
+def settled(at: datetime) -> InvoiceSettled:
+    return InvoiceSettled(
+        tenant="acme-nl",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        invoice_number="2026-000001",
+        paid=Money.of(AMOUNT, "EUR"),
+        payment_ids=["P-1"],
+        settled_at=at,
+    )
+
+
+def reopened(at: datetime, paid: int = 0) -> InvoiceReopened:
+    """A person took payment P-1 off the invoice; `paid` stays paid by others."""
+    return InvoiceReopened(
+        tenant="acme-nl",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        invoice_number="2026-000001",
+        paid=Money.of(paid, "EUR"),
+        open_amount=Money.of(AMOUNT - paid, "EUR"),
+        payment_ids=["P-2"] if paid else [],
+        reversed_payment_id="P-1",
+        reason="matched to the wrong invoice; unmatched by a credit manager",
+        reopened_at=at,
     )
 
 
@@ -511,3 +540,121 @@ async def test_a_credit_note_in_another_currency_is_dead_lettered(
     assert dict(dead.headers)["settle-dlq-reason"].startswith(b"credit note in USD")
     assert (await the_case(service))["open_amount_minor"] == AMOUNT
     assert await fetch(service, "SELECT credit_note_id FROM credit_notes") == []
+
+
+# Payments taken off an invoice again
+
+
+async def openings(service: ServiceHarness) -> list[dict[str, Any]]:
+    return await published(service, DUNNING_CASES.name, OPENED)
+
+
+async def test_a_payment_taken_off_a_paid_invoice_reopens_its_case_and_reminding_resumes(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, profile(), invoice())
+    move_to(service, STEP_ONE_AT)
+    await tick(service)
+    await receive(service, settled(STEP_ONE_AT + timedelta(hours=1)))
+    move_to(service, datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
+    await receive(service, reopened(service.clock.now()))
+    await run_days(service, 30)
+
+    case = await the_case(service)
+    assert (case["status"], case["open_amount_minor"]) == ("open", AMOUNT)
+    sent = await reminders(service)
+    assert [r["step"] for r in sent] == [1, 2, 3]
+    assert [r["amount_due"]["amount_minor"] for r in sent] == [AMOUNT] * 3
+    assert len(await openings(service)) == 2
+
+
+async def test_a_reopened_case_sends_its_overdue_steps_one_send_time_at_a_time(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, profile(), invoice())
+    move_to(service, STEP_ONE_AT)
+    await tick(service)
+    await receive(service, settled(STEP_ONE_AT + timedelta(hours=1)))
+    move_to(service, datetime(2026, 12, 9, 10, 0, tzinfo=UTC))  # a Wednesday; 2 and 3 are overdue
+    await receive(service, reopened(service.clock.now()))
+    await run_days(service, 5)
+
+    fired = [(t["step"], t["due_at"]) for t in await timers(service) if t["state"] == "fired"]
+    assert fired == [
+        (1, STEP_ONE_AT),
+        (2, datetime(2026, 12, 10, 8, 0, tzinfo=UTC)),
+        (3, datetime(2026, 12, 11, 8, 0, tzinfo=UTC)),
+    ]
+
+
+async def test_a_partial_payment_taken_off_restores_the_amount_reminders_ask_for(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, profile(), invoice(), partially_paid(50000, AMOUNT - 50000))
+    assert (await the_case(service))["open_amount_minor"] == AMOUNT - 50000
+    await receive(service, reopened(NOW + timedelta(days=1)))
+    move_to(service, STEP_ONE_AT)
+    await tick(service)
+
+    assert (await the_case(service))["open_amount_minor"] == AMOUNT
+    [reminder] = await reminders(service)
+    assert reminder["amount_due"]["amount_minor"] == AMOUNT
+
+
+async def test_a_replayed_reopening_reopens_the_case_once(service: ServiceHarness) -> None:
+    await receive(service, profile(), invoice(), settled(NOW + timedelta(hours=1)))
+    event = reopened(NOW + timedelta(hours=2))
+    event_id = service.publish(event)
+    service.publish(event, event_id=event_id)
+    await service.consume()
+    await run_days(service, 30)
+
+    assert len(await openings(service)) == 2
+    assert [r["step"] for r in await reminders(service)] == [1, 2, 3]
+    pending = [t for t in await timers(service) if t["state"] == "pending"]
+    assert pending == []
+
+
+async def test_a_reopening_older_than_a_later_settlement_is_ignored(
+    service: ServiceHarness,
+) -> None:
+    await receive(
+        service,
+        profile(),
+        invoice(),
+        settled(NOW + timedelta(hours=3)),
+        reopened(NOW + timedelta(hours=2)),
+    )
+    await run_days(service, 30)
+
+    assert (await the_case(service))["status"] == "closed"
+    assert await reminders(service) == []
+    assert len(await openings(service)) == 1
+
+
+async def test_a_cancelled_invoice_stays_closed_when_a_payment_is_taken_off(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, profile(), invoice(), cancelled(), reopened(NOW + timedelta(hours=1)))
+    await run_days(service, 30)
+
+    case = await the_case(service)
+    assert (case["status"], case["close_reason"]) == ("closed", "cancelled")
+    assert await reminders(service) == []
+
+
+async def test_a_reopening_that_arrives_before_its_invoice_is_kept_for_the_case(
+    service: ServiceHarness,
+) -> None:
+    await receive(
+        service,
+        profile(),
+        settled(NOW + timedelta(hours=1)),
+        reopened(NOW + timedelta(hours=2)),
+        invoice(),
+    )
+    move_to(service, STEP_ONE_AT)
+    await tick(service)
+
+    assert (await the_case(service))["status"] == "open"
+    assert [r["step"] for r in await reminders(service)] == [1]

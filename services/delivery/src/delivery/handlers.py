@@ -52,6 +52,7 @@ async def reminder_requested(
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
+            requested_at=event.requested_at,
         ),
         tx.clock.now(),
     )

@@ -41,7 +41,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
 from settle_shared.money import Money
 
@@ -273,20 +273,73 @@ class DunningHandlers:
         repository = DunningRepository(tx.connection)
         await repository.lock_customer(event.tenant, event.customer_id)
         case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
-        if case is not None and {event.open_amount.currency, event.paid.currency} != {
-            case.amount.currency
-        }:
-            raise InvalidMessage(
-                f"open amount in {event.open_amount.currency}, paid in {event.paid.currency}, "
-                f"invoice in {case.amount.currency}",
-                [Problem("/open_amount/currency", "differs from the invoice currency")],
-            )
+        if case is not None:
+            _check_payment_currencies(case, event.paid, event.open_amount)
         figure = PaymentsFigure(event.paid, event.open_amount)
         newest = await repository.record_partial_payment(
             event.tenant, event.invoice_id, figure, event.paid_at
         )
         if newest and case is not None and case.status == "open":
             await _apply_balance(tx, repository, case, figure)
+
+    async def invoice_reopened(self, tx: Transaction, received: Received[InvoiceReopened]) -> None:
+        """A person took a payment off the invoice: what it left open is owed again. A case that
+        closed because of the payment collects again from the step it had reached; one closed for
+        any other reason stays closed. News about the invoice older than payments' latest is
+        ignored, and a reopening that arrives before the invoice is kept for its case."""
+        event = received.payload
+        repository = DunningRepository(tx.connection)
+        await repository.lock_customer(event.tenant, event.customer_id)
+        case = await repository.case_for_invoice(event.tenant, event.invoice_id, for_update=True)
+        if case is not None:
+            _check_payment_currencies(case, event.paid, event.open_amount)
+        figure = PaymentsFigure(event.paid, event.open_amount)
+        if not await repository.record_reopening(
+            event.tenant, event.invoice_id, figure, event.reopened_at
+        ):
+            log.info(
+                "reopening older than payments' latest news of the invoice; ignored",
+                extra={"tenant": event.tenant, "invoice_id": event.invoice_id},
+            )
+            return
+        if case is None:
+            return
+        if case.status == "open":
+            await _apply_balance(tx, repository, case, figure)
+            return
+        await self._reopen_case(tx, repository, case, figure)
+
+    async def _reopen_case(
+        self, tx: Transaction, repository: DunningRepository, case: Case, figure: PaymentsFigure
+    ) -> None:
+        refused = case.why_not_reopen()
+        open_amount = case.balance(figure).open_amount
+        if refused is None and open_amount.amount_minor == 0:
+            refused = "nothing is owed on the invoice"
+        if refused is not None:
+            log.info(
+                "payment taken off the invoice; the case stays closed",
+                extra={"case_id": str(case.case_id), "because": refused},
+            )
+            return
+        await repository.reopen_case(case.case_id, open_amount)
+        reopened = replace(case, status="open", close_reason=None, open_amount=open_amount)
+        customer = await repository.customer(case.tenant, case.customer_id)
+        policy = policy_for(customer.segment if customer else None)
+        now = tx.clock.now()
+        await _replan(
+            repository, reopened, policy, self._calendar(customer), now, "payment taken off"
+        )
+        await tx.publish(
+            CaseOpened(
+                tenant=case.tenant,
+                customer_id=case.customer_id,
+                case_id=str(case.case_id),
+                invoice_id=case.invoice_id,
+                policy=policy.name,
+                opened_at=now,
+            )
+        )
 
     async def delivery_status_changed(
         self, tx: Transaction, received: Received[DeliveryStatusChanged]
@@ -442,6 +495,15 @@ def _credited_in(event: CanonicalInvoice, case: Case, payment: InvoicePayment | 
             [Problem("/amount/currency", "differs from the currency credited or paid")],
         )
     return Money.of(0, currency)
+
+
+def _check_payment_currencies(case: Case, paid: Money, open_amount: Money) -> None:
+    if {open_amount.currency, paid.currency} != {case.amount.currency}:
+        raise InvalidMessage(
+            f"open amount in {open_amount.currency}, paid in {paid.currency}, "
+            f"invoice in {case.amount.currency}",
+            [Problem("/open_amount/currency", "differs from the invoice currency")],
+        )
 
 
 def _figure(payment: InvoicePayment | None) -> PaymentsFigure | None:

@@ -42,6 +42,7 @@ class NewMessage:
     subject: str
     text: str
     html: str
+    requested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,9 @@ class DeliveryRepository:
             """INSERT INTO messages
                    (message_id, tenant, customer_id, action_id, case_id, invoice_id, channel,
                     template, requested_language, language, recipient, subject, body_text,
-                    body_html, status, next_attempt_at, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'queued',
-                       $15, $15, $15)
+                    body_html, requested_at, status, next_attempt_at, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                       'queued', $16, $16, $16)
                ON CONFLICT ON CONSTRAINT messages_one_per_action DO NOTHING
                RETURNING true""",
             message.message_id,
@@ -121,6 +122,7 @@ class DeliveryRepository:
             message.subject,
             message.text,
             message.html,
+            message.requested_at,
             at,
         )
         return inserted is True
@@ -188,8 +190,11 @@ class DeliveryRepository:
         self, tenant: str, case_id: str, reason: str, closed_at: datetime
     ) -> None:
         await self._connection.execute(
-            """INSERT INTO closed_cases (tenant, case_id, reason, closed_at)
-               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+            """INSERT INTO closed_cases AS c (tenant, case_id, reason, closed_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (tenant, case_id) DO UPDATE SET
+                   reason = EXCLUDED.reason, closed_at = EXCLUDED.closed_at
+               WHERE c.closed_at < EXCLUDED.closed_at""",
             tenant,
             case_id,
             reason,
@@ -199,8 +204,9 @@ class DeliveryRepository:
     async def cancel_queued_of_closed_case(
         self, tenant: str, case_id: str, now: datetime
     ) -> list[StoredMessage]:
-        """Cancel the case's messages not yet handed to a provider, if the case is closed. A
-        message being sent right now (`sending`) cannot be called back and is left alone."""
+        """Cancel the case's messages not yet handed to a provider that were requested before the
+        case's latest closure (a later one is for the case reopened). A message being sent right
+        now (`sending`) cannot be called back and is left alone."""
         rows = await self._connection.fetch(
             f"""UPDATE messages m SET
                     status = 'cancelled', next_attempt_at = NULL, updated_at = $3,
@@ -208,6 +214,7 @@ class DeliveryRepository:
                 FROM closed_cases c
                 WHERE m.tenant = $1 AND m.case_id = $2 AND m.status = 'queued'
                   AND c.tenant = m.tenant AND c.case_id = m.case_id
+                  AND (m.requested_at IS NULL OR m.requested_at <= c.closed_at)
                 RETURNING {_RETURNING}""",
             tenant,
             case_id,

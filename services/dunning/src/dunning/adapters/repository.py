@@ -217,6 +217,15 @@ class DunningRepository:
             at,
         )
 
+    async def reopen_case(self, case_id: UUID, open_amount: Money) -> None:
+        await self._connection.execute(
+            """UPDATE cases SET status = 'open', close_reason = NULL, closed_at = NULL,
+                   open_amount_minor = $2
+               WHERE case_id = $1""",
+            case_id,
+            open_amount.amount_minor,
+        )
+
     async def update_invoice(self, case: Case) -> None:
         """Store what the case knows of its invoice: terms, revision, credits, open amount."""
         await self._connection.execute(
@@ -309,6 +318,32 @@ class DunningRepository:
             figure.paid.amount_minor,
             figure.open_amount.amount_minor,
             paid_at,
+        )
+        return stored is True
+
+    async def record_reopening(
+        self, tenant: str, invoice_id: str, figure: PaymentsFigure, reopened_at: datetime
+    ) -> bool:
+        """Keep the figure of an invoice a payment was taken off, unless payments said something
+        newer about the invoice (a settlement or payment after the reopening); True if kept."""
+        # Payments stamps its settlements, payments and reopenings of one invoice with its own
+        # clock while holding the invoice's row, so their times order them.
+        stored = await self._connection.fetchval(
+            """INSERT INTO invoice_payments AS p
+                   (tenant, invoice_id, currency, paid_minor, open_amount_minor, paid_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET
+                   currency = EXCLUDED.currency, paid_minor = EXCLUDED.paid_minor,
+                   open_amount_minor = EXCLUDED.open_amount_minor, settled_at = NULL,
+                   paid_at = EXCLUDED.paid_at
+               WHERE p.paid_at <= EXCLUDED.paid_at
+               RETURNING true""",
+            tenant,
+            invoice_id,
+            figure.open_amount.currency,
+            figure.paid.amount_minor,
+            figure.open_amount.amount_minor,
+            reopened_at,
         )
         return stored is True
 

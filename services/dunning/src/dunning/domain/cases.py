@@ -45,3 +45,13 @@ class Case:
         if self.status == "closed":
             return f"case closed ({self.close_reason})"
         return None
+
+    def why_not_reopen(self) -> str | None:
+        """Why taking a payment off the invoice does not make this closed case collect again, or
+        None when it does: only a case closed because the invoice was paid reopens. One closed
+        as cancelled, credited or written off stays closed, whatever happens to a payment."""
+        if self.status == "open":
+            return "the case is open"
+        if self.close_reason != "paid":
+            return f"case closed ({self.close_reason})"
+        return None

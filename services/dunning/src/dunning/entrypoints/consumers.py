@@ -13,7 +13,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
 from settle_shared.events.topics import (
     CUSTOMERS_ENRICHED,
@@ -45,6 +45,7 @@ def consumers(db: Database, handlers: DunningHandlers) -> list[ConsumerSpec]:
                 CustomerSegmented: db.idempotent(handlers.customer_segmented),
                 InvoiceSettled: db.idempotent(handlers.invoice_settled),
                 InvoicePartiallyPaid: db.idempotent(handlers.invoice_partially_paid),
+                InvoiceReopened: db.idempotent(handlers.invoice_reopened),
                 DeliveryStatusChanged: db.idempotent(handlers.delivery_status_changed),
             },
             dead_letter_topic=DUNNING_DEAD_LETTER.name,
