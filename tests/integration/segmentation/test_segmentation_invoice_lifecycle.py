@@ -1,4 +1,5 @@
-"""Amended due dates, cancellations and credit notes in the features a segment is decided on."""
+"""Amended due dates, cancellations, credit notes and payments taken off again in the features a
+segment is decided on."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoiceSettled
+from settle_shared.events.payments import InvoiceReopened, InvoiceSettled
 from settle_shared.events.topics import CUSTOMERS_SEGMENTED
 from settle_shared.money import Money
 from settle_shared.registry import EventPayload
@@ -108,6 +109,22 @@ def settled(number: int, days_late: int) -> InvoiceSettled:
         paid=Money.of(AMOUNT, "EUR"),
         payment_ids=[f"P-{number}"],
         settled_at=datetime.combine(on, datetime.min.time(), UTC),
+    )
+
+
+def reopened(number: int, days_after_due: int) -> InvoiceReopened:
+    on = due_on(number) + timedelta(days=days_after_due)
+    return InvoiceReopened(
+        tenant="acme-nl",
+        customer_id="C-1",
+        invoice_id=f"INV-{number}",
+        invoice_number=str(number),
+        paid=Money.of(0, "EUR"),
+        open_amount=Money.of(AMOUNT, "EUR"),
+        payment_ids=[],
+        reversed_payment_id=f"P-{number}",
+        reason="matched to the wrong invoice",
+        reopened_at=datetime.combine(on, datetime.min.time(), UTC),
     )
 
 
@@ -210,3 +227,77 @@ async def test_a_credit_note_is_not_a_payment(service: ServiceHarness) -> None:
 
     await receive(service, invoice(4), settled(4, days_late=30))
     assert await segments(service) == ["reliable", "late_payer"]
+
+
+async def outcome(service: ServiceHarness, number: int) -> dict[str, Any]:
+    async with service.pool.acquire() as connection:
+        row = await connection.fetchrow(
+            "SELECT settled_on, cancelled FROM invoice_outcomes WHERE invoice_id = $1",
+            f"INV-{number}",
+        )
+    assert row is not None
+    return dict(row)
+
+
+async def test_a_payment_taken_off_no_longer_counts_and_the_invoice_is_open_again(
+    service: ServiceHarness,
+) -> None:
+    await three_invoices_paid_a_month_late(service)
+    await receive(service, reopened(3, days_after_due=40))
+
+    # Two paid invoices are too little history again: the bureau decides.
+    decided = await decisions(service)
+    assert [d["segment"] for d in decided] == ["reliable", "late_payer", "reliable"]
+    assert "only 2 paid invoice(s)" in " ".join(decided[-1]["reasons"])
+    assert (await outcome(service, 3))["settled_on"] is None
+
+
+async def test_a_reopened_invoice_settled_again_counts_once(service: ServiceHarness) -> None:
+    await receive(service, enriched(score=90))
+    for number in (1, 2):
+        await receive(service, invoice(number), settled(number, days_late=0))
+    await receive(service, invoice(3), settled(3, days_late=0), reopened(3, days_after_due=1))
+    await receive(service, settled(3, days_late=45))
+
+    decided = await decisions(service)
+    assert [d["segment"] for d in decided] == ["reliable", "standard"]
+    assert "3 invoices paid, 1 late, on average 15.0 days" in " ".join(decided[-1]["reasons"])
+    assert (await outcome(service, 3))["settled_on"] == due_on(3) + timedelta(days=45)
+
+
+async def test_a_replayed_reopening_changes_nothing_more(service: ServiceHarness) -> None:
+    await three_invoices_paid_a_month_late(service)
+    event = reopened(3, days_after_due=40)
+    event_id = service.publish(event)
+    service.publish(event, event_id=event_id)
+    await service.consume()
+    after_first = await decisions(service)
+    await receive(service, reopened(3, days_after_due=40))
+
+    assert await decisions(service) == after_first
+    assert (await outcome(service, 3))["settled_on"] is None
+
+
+async def test_a_reopening_older_than_the_settlement_it_follows_is_ignored(
+    service: ServiceHarness,
+) -> None:
+    await three_invoices_paid_a_month_late(service)
+    await receive(service, reopened(3, days_after_due=10))  # before the settlement, 30 days late
+
+    assert await segments(service) == ["reliable", "late_payer"]
+    assert (await outcome(service, 3))["settled_on"] == due_on(3) + timedelta(days=30)
+
+
+async def test_a_cancelled_or_unknown_invoice_is_not_reopened(service: ServiceHarness) -> None:
+    await three_invoices_paid_a_month_late(service)
+    await receive(service, cancelled(2), reopened(2, days_after_due=40), reopened(9, 40))
+
+    assert (await outcome(service, 2))["cancelled"] is True
+    assert (await outcome(service, 2))["settled_on"] is not None
+    async with service.pool.acquire() as connection:
+        assert (
+            await connection.fetchval(
+                "SELECT count(*) FROM invoice_outcomes WHERE invoice_id = 'INV-9'"
+            )
+            == 0
+        )

@@ -16,7 +16,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoiceSettled
+from settle_shared.events.payments import InvoiceReopened, InvoiceSettled
 from settle_shared.events.segmentation import CustomerSegmented
 
 
@@ -96,8 +96,17 @@ async def invoice_settled(tx: Transaction, received: Received[InvoiceSettled]) -
     event = received.payload
     repository = SegmentationRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
-    settled_on = event.settled_at.date()
-    if await repository.record_settlement(event.tenant, event.invoice_id, settled_on):
+    if await repository.record_settlement(event.tenant, event.invoice_id, event.settled_at):
+        await resegment(tx, repository, event.tenant, event.customer_id)
+
+
+async def invoice_reopened(tx: Transaction, received: Received[InvoiceReopened]) -> None:
+    """A person took a payment off the invoice: it no longer counts as paid (nor how late it was
+    paid), and is open, overdue once past its due date, until it is settled again."""
+    event = received.payload
+    repository = SegmentationRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if await repository.record_reopening(event.tenant, event.invoice_id, event.reopened_at):
         await resegment(tx, repository, event.tenant, event.customer_id)
 
 

@@ -128,14 +128,32 @@ class SegmentationRepository:
         )
         return stored is True
 
-    async def record_settlement(self, tenant: str, invoice_id: str, settled_on: date) -> bool:
-        """Mark a known invoice settled; False if the invoice is unknown here."""
+    async def record_settlement(self, tenant: str, invoice_id: str, settled_at: datetime) -> bool:
+        """Mark a known invoice settled; False if it is unknown here, settled already, or a
+        payment was taken off it after this settlement."""
         result = await self._connection.execute(
-            """UPDATE invoice_outcomes SET settled_on = $3
-               WHERE tenant = $1 AND invoice_id = $2 AND settled_on IS NULL""",
+            """UPDATE invoice_outcomes SET settled_on = $3, settled_at = $4
+               WHERE tenant = $1 AND invoice_id = $2 AND settled_on IS NULL
+                 AND (reopened_at IS NULL OR reopened_at < $4)""",
             tenant,
             invoice_id,
-            settled_on,
+            settled_at.date(),
+            settled_at,
+        )
+        return result.endswith(" 1")
+
+    async def record_reopening(self, tenant: str, invoice_id: str, reopened_at: datetime) -> bool:
+        """A payment was taken off a settled invoice: it is open again. False if the invoice is
+        unknown here, not settled, cancelled, or settled again after this reopening."""
+        # Payments stamps an invoice's settlements and reopenings with its own clock while
+        # holding the invoice's row, so their times order them.
+        result = await self._connection.execute(
+            """UPDATE invoice_outcomes SET settled_on = NULL, settled_at = NULL, reopened_at = $3
+               WHERE tenant = $1 AND invoice_id = $2 AND settled_on IS NOT NULL
+                 AND NOT cancelled AND (settled_at IS NULL OR settled_at <= $3)""",
+            tenant,
+            invoice_id,
+            reopened_at,
         )
         return result.endswith(" 1")
 

@@ -12,7 +12,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoiceSettled
+from settle_shared.events.payments import InvoiceReopened, InvoiceSettled
 from settle_shared.events.topics import (
     CUSTOMERS_ENRICHED,
     INVOICES,
@@ -33,6 +33,7 @@ def consumers(db: Database) -> list[ConsumerSpec]:
                 InvoiceCancelled: db.idempotent(handlers.invoice_cancelled),
                 CreditNoteIssued: db.idempotent(handlers.credit_note_issued),
                 InvoiceSettled: db.idempotent(handlers.invoice_settled),
+                InvoiceReopened: db.idempotent(handlers.invoice_reopened),
             },
             dead_letter_topic=SEGMENTATION_DEAD_LETTER.name,
         )
