@@ -1,8 +1,8 @@
-"""Exposure follows amendments, cancellations and linked credit notes; alerts fire once per
-crossing of the credit limit."""
+"""Exposure follows amendments, cancellations, linked credit notes and payments taken off again;
+alerts fire once per crossing of the credit limit."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.events.topics import CREDIT_ALERTS, ENRICHMENT_DEAD_LETTER
 from settle_shared.money import Money
 from settle_shared.registry import EventPayload
@@ -127,6 +127,33 @@ def partially_paid(paid_minor: int, open_minor: int) -> InvoicePartiallyPaid:
         open_amount=Money.of(open_minor, "EUR"),
         payment_ids=["P-1"],
         paid_at=NOW,
+    )
+
+
+def settled(amount_minor: int, at: datetime) -> InvoiceSettled:
+    return InvoiceSettled(
+        tenant="acme-nl",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        invoice_number="1",
+        paid=Money.of(amount_minor, "EUR"),
+        payment_ids=["P-1"],
+        settled_at=at,
+    )
+
+
+def reopened(open_minor: int, at: datetime, paid_minor: int = 0) -> InvoiceReopened:
+    return InvoiceReopened(
+        tenant="acme-nl",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        invoice_number="1",
+        paid=Money.of(paid_minor, "EUR"),
+        open_amount=Money.of(open_minor, "EUR"),
+        payment_ids=["P-2"] if paid_minor else [],
+        reversed_payment_id="P-1",
+        reason="matched to the wrong invoice",
+        reopened_at=at,
     )
 
 
@@ -260,3 +287,54 @@ async def test_a_credit_note_in_another_currency_than_its_invoice_is_dead_letter
     [dead] = service.published(ENRICHMENT_DEAD_LETTER.name)
     assert dict(dead.headers)["settle-dlq-reason"].startswith(b"credit note in USD")
     assert await open_minor(service) == 5000
+
+
+# Payments taken off an invoice again
+
+
+async def test_a_payment_taken_off_a_settled_invoice_counts_in_exposure_again(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, invoice(1, LIMIT + 500), settled(LIMIT + 500, NOW))
+    assert await open_minor(service) == 0
+    await receive(service, reopened(LIMIT + 500, NOW + timedelta(hours=1)))
+
+    assert await open_minor(service) == LIMIT + 500
+    assert (await exposure(service))["over_limit"] is True
+    assert await alerted_exposures(service) == [LIMIT + 500, LIMIT + 500]
+
+
+async def test_a_partial_payment_taken_off_restores_what_was_open(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, invoice(1, 10000), partially_paid(4000, 6000))
+    await receive(service, reopened(9000, NOW + timedelta(hours=1), paid_minor=1000))
+
+    assert await open_minor(service) == 9000
+
+
+async def test_a_replayed_reopening_alerts_once(service: ServiceHarness) -> None:
+    await receive(service, invoice(1, LIMIT + 500), settled(LIMIT + 500, NOW))
+    event = reopened(LIMIT + 500, NOW + timedelta(hours=1))
+    event_id = service.publish(event)
+    service.publish(event, event_id=event_id)
+    await service.consume()
+
+    assert await alerted_exposures(service) == [LIMIT + 500, LIMIT + 500]
+
+
+async def test_a_reopening_older_than_a_later_settlement_leaves_it_settled(
+    service: ServiceHarness,
+) -> None:
+    await receive(service, invoice(1, 10000), settled(10000, NOW + timedelta(hours=2)))
+    await receive(service, reopened(10000, NOW + timedelta(hours=1)))
+
+    assert await open_minor(service) == 0
+
+
+async def test_a_cancelled_invoice_is_not_reopened(service: ServiceHarness) -> None:
+    await receive(service, invoice(1, 10000), settled(10000, NOW), cancelled(1))
+    await receive(service, reopened(10000, NOW + timedelta(hours=1)))
+
+    assert await open_minor(service) == 0
+    assert (await exposure(service))["open_invoices"] == 0

@@ -32,7 +32,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.money import Money
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ async def invoice_settled(tx: Transaction, received: Received[InvoiceSettled]) -
     repository = EnrichmentRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
     await repository.record_settlement(
-        event.tenant, event.customer_id, event.invoice_id, event.paid.currency
+        event.tenant, event.customer_id, event.invoice_id, event.paid.currency, event.settled_at
     )
     await review_exposure(tx, repository, event.tenant, event.customer_id)
 
@@ -277,9 +277,26 @@ async def invoice_partially_paid(tx: Transaction, received: Received[InvoicePart
     repository = EnrichmentRepository(tx.connection)
     await repository.lock_customer(event.tenant, event.customer_id)
     await repository.record_partial_payment(
-        event.tenant, event.customer_id, event.invoice_id, event.paid, event.open_amount
+        event.tenant,
+        event.customer_id,
+        event.invoice_id,
+        event.paid,
+        event.open_amount,
+        event.paid_at,
     )
     await review_exposure(tx, repository, event.tenant, event.customer_id)
+
+
+async def invoice_reopened(tx: Transaction, received: Received[InvoiceReopened]) -> None:
+    """A person took a payment off the invoice: what it leaves open is exposure again, and may
+    take the customer over its credit limit."""
+    event = received.payload
+    repository = EnrichmentRepository(tx.connection)
+    await repository.lock_customer(event.tenant, event.customer_id)
+    if await repository.record_reopening(
+        event.tenant, event.invoice_id, event.paid, event.open_amount, event.reopened_at
+    ):
+        await review_exposure(tx, repository, event.tenant, event.customer_id)
 
 
 async def review_exposure(

@@ -111,34 +111,67 @@ class EnrichmentRepository:
         )
 
     async def record_settlement(
-        self, tenant: str, customer_id: str, invoice_id: str, currency: str
+        self, tenant: str, customer_id: str, invoice_id: str, currency: str, at: datetime
     ) -> None:
         await self._connection.execute(
-            """INSERT INTO open_items (tenant, invoice_id, customer_id, currency, settled)
-               VALUES ($1, $2, $3, $4, true)
-               ON CONFLICT (tenant, invoice_id) DO UPDATE SET settled = true""",
+            """INSERT INTO open_items
+                   (tenant, invoice_id, customer_id, currency, settled, payments_at)
+               VALUES ($1, $2, $3, $4, true, $5)
+               ON CONFLICT (tenant, invoice_id) DO UPDATE SET
+                   settled = true, payments_at = EXCLUDED.payments_at""",
             tenant,
             invoice_id,
             customer_id,
             currency,
+            at,
         )
 
     async def record_partial_payment(
-        self, tenant: str, customer_id: str, invoice_id: str, paid: Money, open_amount: Money
+        self,
+        tenant: str,
+        customer_id: str,
+        invoice_id: str,
+        paid: Money,
+        open_amount: Money,
+        at: datetime,
     ) -> None:
         await self._connection.execute(
             """INSERT INTO open_items
-                   (tenant, invoice_id, customer_id, currency, paid_minor, remaining_minor)
-               VALUES ($1, $2, $3, $4, $5, $6)
+                   (tenant, invoice_id, customer_id, currency, paid_minor, remaining_minor,
+                    payments_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (tenant, invoice_id) DO UPDATE SET
-                   paid_minor = EXCLUDED.paid_minor, remaining_minor = EXCLUDED.remaining_minor""",
+                   paid_minor = EXCLUDED.paid_minor, remaining_minor = EXCLUDED.remaining_minor,
+                   payments_at = EXCLUDED.payments_at""",
             tenant,
             invoice_id,
             customer_id,
             open_amount.currency,
             paid.amount_minor,
             open_amount.amount_minor,
+            at,
         )
+
+    async def record_reopening(
+        self, tenant: str, invoice_id: str, paid: Money, open_amount: Money, at: datetime
+    ) -> bool:
+        """A payment was taken off a known invoice: what it leaves open is owed again. False if
+        the invoice is unknown here, cancelled, or payments spoke of it after this reopening."""
+        # Payments stamps an invoice's settlements, payments and reopenings with its own clock
+        # while holding the invoice's row, so their times order them.
+        reopened = await self._connection.fetchval(
+            """UPDATE open_items SET settled = false, paid_minor = $3, remaining_minor = $4,
+                   payments_at = $5
+               WHERE tenant = $1 AND invoice_id = $2 AND NOT cancelled
+                 AND (payments_at IS NULL OR payments_at <= $5)
+               RETURNING true""",
+            tenant,
+            invoice_id,
+            paid.amount_minor,
+            open_amount.amount_minor,
+            at,
+        )
+        return reopened is True
 
     async def record_cancellation(self, tenant: str, invoice_id: str) -> bool:
         """Mark a known invoice cancelled, for good; False if it is unknown here."""

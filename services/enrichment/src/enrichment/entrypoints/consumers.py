@@ -13,7 +13,7 @@ from settle_shared.events.ingestion import (
     InvoiceCancelled,
     InvoiceIssued,
 )
-from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceSettled
+from settle_shared.events.payments import InvoicePartiallyPaid, InvoiceReopened, InvoiceSettled
 from settle_shared.events.topics import CUSTOMERS, ENRICHMENT_DEAD_LETTER, INVOICES, PAYMENTS
 
 
@@ -31,6 +31,7 @@ def consumers(db: Database, enrichment: CustomerEnrichment) -> list[ConsumerSpec
                 CreditNoteIssued: db.idempotent(handlers.credit_note_issued),
                 InvoiceSettled: db.idempotent(handlers.invoice_settled),
                 InvoicePartiallyPaid: db.idempotent(handlers.invoice_partially_paid),
+                InvoiceReopened: db.idempotent(handlers.invoice_reopened),
             },
             dead_letter_topic=ENRICHMENT_DEAD_LETTER.name,
         )
