@@ -1,5 +1,7 @@
 """One debtor's journey through all six services, real Kafka, real PostgreSQL, six processes:
-an invoice is reminded once after its due date, paid by bank statement, and never reminded again."""
+an invoice is reminded once after its due date, paid by bank statement (a credit manager takes the
+payment off and puts it back: dunning collects again, then stops again), and never reminded
+again."""
 
 import asyncio
 from dataclasses import dataclass
@@ -69,7 +71,9 @@ async def test_a_debtor_is_reminded_once_pays_and_hears_nothing_more(
     await segmentation_explains_the_segment(trip)
     await dunning_opens_a_case_and_schedules_its_first_step(trip)
     await after_the_due_date_one_reminder_is_e_mailed_in_dutch(trip)
-    await the_bank_statement_settles_the_invoice_and_closes_the_case(trip)
+    payment_id = await the_bank_statement_settles_the_invoice_and_closes_the_case(trip)
+    await a_credit_manager_takes_the_payment_off_and_dunning_collects_again(trip, payment_id)
+    await putting_the_payment_back_closes_the_case_again(trip, payment_id)
     await a_month_later_nothing_more_was_sent(trip)
 
 
@@ -163,7 +167,7 @@ async def after_the_due_date_one_reminder_is_e_mailed_in_dutch(trip: Journey) ->
     assert sent.data()["status"] == "sent"
 
 
-async def the_bank_statement_settles_the_invoice_and_closes_the_case(trip: Journey) -> None:
+async def the_bank_statement_settles_the_invoice_and_closes_the_case(trip: Journey) -> str:
     booked_on = trip.today + timedelta(days=20)
     statement = bank.statement_xml(
         CREDITOR_ACCOUNT,
@@ -204,6 +208,65 @@ async def the_bank_statement_settles_the_invoice_and_closes_the_case(trip: Journ
     again = await bank.upload(trip.stack.url("payments"), API_KEY, statement)
     assert again.status_code == 200
     assert again.json()["status"] == "already_imported"
+    payment_id: str = matched.data()["payment_id"]
+    return payment_id
+
+
+async def a_credit_manager_takes_the_payment_off_and_dunning_collects_again(
+    trip: Journey, payment_id: str
+) -> None:
+    async with httpx.AsyncClient(base_url=trip.stack.url("payments")) as client:
+        response = await client.post(
+            f"/v1/payments/{payment_id}/unmatch",
+            json={"reason": "checking the match with the customer"},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+    assert response.status_code == 200, response.text
+    reopened = await trip.topics.wait_for(
+        "settle.invoice.reopened.v1", invoice_id=trip.invoice.invoice_id
+    )
+    assert reopened.data()["open_amount"] == {"amount_minor": 123450, "currency": "EUR"}
+    await eventually(
+        lambda: trip.topics.of_type(
+            "settle.dunning.case-opened.v1", invoice_id=trip.invoice.invoice_id
+        )[1:],
+        what="the case opened again",
+    )
+    next_step = await eventually(
+        lambda: trip.rows(
+            "dunning",
+            "SELECT t.step FROM timers t JOIN cases c USING (case_id) "
+            "WHERE c.invoice_id = $1 AND c.status = 'open' AND t.state = 'pending'",
+            trip.invoice.invoice_id,
+        ),
+        what="the reopened case's next step",
+    )
+    assert [row["step"] for row in next_step] == [2]
+
+
+async def putting_the_payment_back_closes_the_case_again(trip: Journey, payment_id: str) -> None:
+    async with httpx.AsyncClient(base_url=trip.stack.url("payments")) as client:
+        response = await client.post(
+            f"/v1/payments/{payment_id}/match",
+            json={
+                "allocations": [{"invoice_id": trip.invoice.invoice_id}],
+                "note": "confirmed with the customer",
+            },
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+    assert response.status_code == 200, response.text
+    await eventually(
+        lambda: trip.topics.of_type(
+            "settle.dunning.case-closed.v1", invoice_id=trip.invoice.invoice_id
+        )[1:],
+        what="the case closed again",
+    )
+    case = await trip.row(
+        "dunning",
+        "SELECT status, close_reason FROM cases WHERE invoice_id = $1",
+        trip.invoice.invoice_id,
+    )
+    assert (case["status"], case["close_reason"]) == ("closed", "paid")
 
 
 async def a_month_later_nothing_more_was_sent(trip: Journey) -> None:
@@ -214,6 +277,6 @@ async def a_month_later_nothing_more_was_sent(trip: Journey) -> None:
     assert len(await trip.mail()) == 1
     assert (
         len(trip.topics.of_type("settle.invoice.settled.v1", invoice_id=trip.invoice.invoice_id))
-        == 1
+        == 2
     )
     assert await trip.rows("dunning", "SELECT 1 FROM timers WHERE state = 'pending'") == []
