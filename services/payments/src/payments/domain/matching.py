@@ -78,25 +78,20 @@ class Clues:
             check = check_reference(reference)
             stated.setdefault(check.key, check)
         self.references = tuple(stated.values())
+        self.trusted_reference_keys = frozenset(c.key for c in self.references if c.trusted)
         self.runs = text_runs((*payment.remittance, *payment.referred_documents))
-        self._payer_name = payment.payer_name
+        # The digit runs of the text: the keys invoice numbers are looked up by.
+        self.serials = frozenset(run for run in self.runs if run[0].isdigit())
+        self.payer_name_key = name_key(payment.payer_name)
+        self._number_keys: frozenset[str] | None = None
 
     @property
-    def trusted_reference_keys(self) -> frozenset[str]:
-        return frozenset(check.key for check in self.references if check.trusted)
-
-    @property
-    def serials(self) -> frozenset[str]:
-        """The digit runs of the text: the keys invoice numbers are looked up by."""
-        return frozenset(run for run in self.runs if run[0].isdigit())
-
-    @cached_property
-    def payer_name_key(self) -> str | None:
-        return name_key(self._payer_name)
-
-    @cached_property
     def number_keys(self) -> frozenset[str]:
-        return keys_of_runs(self.runs)
+        """Every way the text may write an invoice number (see `keys_of_runs`), worked out
+        only for a payment that nothing names exactly."""
+        if self._number_keys is None:
+            self._number_keys = keys_of_runs(self.runs)
+        return self._number_keys
 
 
 def clues_of(payment: IncomingPayment) -> Clues:
@@ -250,7 +245,7 @@ def apply(items: OpenItems, payment: IncomingPayment, decision: Decision) -> Non
     for allocation in decision.allocations:
         item = items.get(allocation.invoice_id)
         if item is not None:
-            items.reduce(item, allocation.amount.amount_minor, allocation.settles)
+            items.reduce(item, allocation.amount_minor, allocation.settles)
     if decision.teaches_account and payment.payer_account:
         items.learn_account(payment.payer_account, decision.customer_id)
 
@@ -267,16 +262,16 @@ class _Decision:
         self.rejected: list[str] = []
         self.combinations: list[Suggestion] = []
         self.closed_named: list[OpenItem] = []
+        # Customers the payer's account is known to pay for.
+        self.by_account = items.customers_paying_from(payment.payer_account)
+        self._by_name: frozenset[str] | None = None
 
-    @cached_property
-    def by_account(self) -> frozenset[str]:
-        """Customers the payer's account is known to pay for."""
-        return self.items.customers_paying_from(self.payment.payer_account)
-
-    @cached_property
+    @property
     def by_name(self) -> frozenset[str]:
-        """Customers with the payer's name."""
-        return self.items.customers_named(self.clues.payer_name_key)
+        """Customers with the payer's name, looked up when first asked for."""
+        if self._by_name is None:
+            self._by_name = self.items.customers_named(self.clues.payer_name_key)
+        return self._by_name
 
     def _notes(self) -> list[str]:
         return [check.describe() for check in self.clues.references]

@@ -36,10 +36,15 @@ class OpenItem:
     due_date: date | None = None
     kind: ItemKind = "invoice"
     status: ItemStatus = "open"
-    number_keys: tuple[str, ...] = field(default=(), init=False)
+    _number_keys: tuple[str, ...] | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.number_keys = number_keys(self.invoice_number)
+    @property
+    def number_keys(self) -> tuple[str, ...]:
+        """The keys its number is written as (see `remittance.number_keys`), worked out when
+        first needed: of the items loaded for a statement chunk, few are ever compared."""
+        if self._number_keys is None:
+            self._number_keys = number_keys(self.invoice_number)
+        return self._number_keys
 
     @property
     def number_key(self) -> str:
