@@ -549,13 +549,17 @@ async def openings(service: ServiceHarness) -> list[dict[str, Any]]:
     return await published(service, DUNNING_CASES.name, OPENED)
 
 
-async def test_a_payment_taken_off_a_paid_invoice_reopens_its_case_and_reminding_resumes(
-    service: ServiceHarness,
-) -> None:
+async def reminded_once_then_paid(service: ServiceHarness) -> None:
     await receive(service, profile(), invoice())
     move_to(service, STEP_ONE_AT)
     await tick(service)
     await receive(service, settled(STEP_ONE_AT + timedelta(hours=1)))
+
+
+async def test_a_payment_taken_off_a_paid_invoice_reopens_its_case_and_reminding_resumes(
+    service: ServiceHarness,
+) -> None:
+    await reminded_once_then_paid(service)
     move_to(service, datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
     await receive(service, reopened(service.clock.now()))
     await run_days(service, 30)
@@ -571,10 +575,7 @@ async def test_a_payment_taken_off_a_paid_invoice_reopens_its_case_and_reminding
 async def test_a_reopened_case_sends_its_overdue_steps_one_send_time_at_a_time(
     service: ServiceHarness,
 ) -> None:
-    await receive(service, profile(), invoice())
-    move_to(service, STEP_ONE_AT)
-    await tick(service)
-    await receive(service, settled(STEP_ONE_AT + timedelta(hours=1)))
+    await reminded_once_then_paid(service)
     move_to(service, datetime(2026, 12, 9, 10, 0, tzinfo=UTC))  # a Wednesday; 2 and 3 are overdue
     await receive(service, reopened(service.clock.now()))
     await run_days(service, 5)

@@ -184,16 +184,7 @@ class DunningHandlers:
         await repository.insert_case(case)
         plan = await _plan(repository, case, policy, 1, self._calendar(customer), now)
         await _record(repository, case.case_id, policy, plan, now)
-        await tx.publish(
-            CaseOpened(
-                tenant=case.tenant,
-                customer_id=case.customer_id,
-                case_id=str(case.case_id),
-                invoice_id=case.invoice_id,
-                policy=policy.name,
-                opened_at=now,
-            )
-        )
+        await tx.publish(_opened(case, policy, now))
 
     async def _amend_case(
         self, tx: Transaction, repository: DunningRepository, case: Case, event: CanonicalInvoice
@@ -330,16 +321,7 @@ class DunningHandlers:
         await _replan(
             repository, reopened, policy, self._calendar(customer), now, "payment taken off"
         )
-        await tx.publish(
-            CaseOpened(
-                tenant=case.tenant,
-                customer_id=case.customer_id,
-                case_id=str(case.case_id),
-                invoice_id=case.invoice_id,
-                policy=policy.name,
-                opened_at=now,
-            )
-        )
+        await tx.publish(_opened(reopened, policy, now))
 
     async def delivery_status_changed(
         self, tx: Transaction, received: Received[DeliveryStatusChanged]
@@ -467,6 +449,17 @@ async def _close(
             reason=reason,
             closed_at=now,
         )
+    )
+
+
+def _opened(case: Case, policy: Policy, now: datetime) -> CaseOpened:
+    return CaseOpened(
+        tenant=case.tenant,
+        customer_id=case.customer_id,
+        case_id=str(case.case_id),
+        invoice_id=case.invoice_id,
+        policy=policy.name,
+        opened_at=now,
     )
 
 
