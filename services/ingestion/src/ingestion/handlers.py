@@ -356,14 +356,14 @@ def _invoice_event(tenant: str, command: InvoiceCommand, decision: Decision) -> 
                 "invoice accepted before its customer",
                 extra={"tenant": tenant, "invoice_id": command.invoice_id},
             )
-        return InvoiceIssued.model_construct(**whole_invoice)
+        return InvoiceIssued(**whole_invoice)
     if decision.outcome is Outcome.AMENDED:
         reason = command.reason if isinstance(command, ErpInvoiceAmended) else None
-        return InvoiceAmended.model_construct(
+        return InvoiceAmended(
             **whole_invoice, changes=list(decision.changes), reason=reason
         )
     if decision.outcome is Outcome.CANCELLED:
-        return InvoiceCancelled.model_construct(**fields, reason=state.cancel_reason)
+        return InvoiceCancelled(**fields, reason=state.cancel_reason)
     return None
 
 
