@@ -359,9 +359,7 @@ def _invoice_event(tenant: str, command: InvoiceCommand, decision: Decision) -> 
         return InvoiceIssued(**whole_invoice)
     if decision.outcome is Outcome.AMENDED:
         reason = command.reason if isinstance(command, ErpInvoiceAmended) else None
-        return InvoiceAmended(
-            **whole_invoice, changes=list(decision.changes), reason=reason
-        )
+        return InvoiceAmended(**whole_invoice, changes=list(decision.changes), reason=reason)
     if decision.outcome is Outcome.CANCELLED:
         return InvoiceCancelled(**fields, reason=state.cancel_reason)
     return None
