@@ -27,7 +27,6 @@ import platform
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -42,12 +41,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 
-from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import free_port
-from settle_local.postgres import postgres_from_env
 from settle_local.processes import ServerProcess, wait_until_healthy
-from settle_shared.events import REGISTRY
+from settle_local.throwaway import throwaway_infrastructure
 from settle_shared.events.erp import ErpInvoiceIssued
 from settle_shared.events.topics import INVOICES
 from settle_shared.publishing import envelope, to_record
@@ -292,80 +289,70 @@ async def _analyze(database_url: str) -> None:
 
 
 async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="settle-bench-ingestion-") as directory:
-        run_dir = Path(directory)
-        (run_dir / "postgres").mkdir()
-        (run_dir / "kafka").mkdir()
-        async with (
-            postgres_from_env(run_dir / "postgres") as postgres,
-            kafka_from_env(run_dir / "kafka") as kafka,
-        ):
-            await create_topics(
-                kafka.bootstrap_servers, [(t.name, t.partitions) for t in REGISTRY.topics()]
+    async with throwaway_infrastructure("settle-bench-ingestion-") as (run_dir, postgres, kafka):
+        database = f"bench_ingestion_{uuid.uuid4().hex[:8]}"
+        await postgres.create_database(database)
+        environment = {
+            **os.environ,
+            "DATABASE_URL": postgres.url(database),
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "SETTLE_API_KEYS": json.dumps({API_KEY: TENANT}),
+            "LOG_LEVEL": "WARNING",
+            "OTEL_TRACES_EXPORTER": "none",
+        }
+        migrate = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ingestion", "migrate", env=environment
+        )
+        await migrate.wait()
+        api_ports = [free_port() for _ in range(arguments.api_replicas)]
+        roles = [
+            *((f"api-{n}", "api", port) for n, port in enumerate(api_ports, start=1)),
+            ("worker", "worker", free_port()),
+            ("relay", "relay", free_port()),
+        ]
+        processes = [
+            (
+                name,
+                ServerProcess(
+                    [sys.executable, "-m", "ingestion", role, "--port", str(port)],
+                    output=run_dir / f"{name}.log",
+                    environment=environment,
+                ),
+                run_dir / f"{name}.log",
             )
-            database = f"bench_ingestion_{uuid.uuid4().hex[:8]}"
-            await postgres.create_database(database)
-            environment = {
-                **os.environ,
-                "DATABASE_URL": postgres.url(database),
-                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-                "SETTLE_API_KEYS": json.dumps({API_KEY: TENANT}),
-                "LOG_LEVEL": "WARNING",
-                "OTEL_TRACES_EXPORTER": "none",
-            }
-            migrate = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "ingestion", "migrate", env=environment
-            )
-            await migrate.wait()
-            api_ports = [free_port() for _ in range(arguments.api_replicas)]
-            roles = [
-                *((f"api-{n}", "api", port) for n, port in enumerate(api_ports, start=1)),
-                ("worker", "worker", free_port()),
-                ("relay", "relay", free_port()),
-            ]
-            processes = [
-                (
-                    name,
-                    ServerProcess(
-                        [sys.executable, "-m", "ingestion", role, "--port", str(port)],
-                        output=run_dir / f"{name}.log",
-                        environment=environment,
-                    ),
-                    run_dir / f"{name}.log",
-                )
-                for name, role, port in roles
-            ]
-            replicas = tuple(f"http://127.0.0.1:{port}" for port in api_ports)
-            try:
-                for replica in replicas:
-                    await wait_until_healthy(f"{replica}/health/ready", processes, 60)
-                watch = EventWatch(kafka.bootstrap_servers)
-                await watch.start()
-                async with aiohttp.ClientSession(
-                    headers={"X-API-Key": API_KEY},
-                    timeout=aiohttp.ClientTimeout(total=60),
-                    connector=aiohttp.TCPConnector(limit=200),
-                ) as client:
-                    api = Api(client, replicas)
-                    console.print("warming up")
-                    await http_batch(api, watch, 2_000, 500)
-                    await _analyze(postgres.url(database))
-                    console.print("batch requests")
-                    batch = await http_batch(api, watch, arguments.batch_invoices, 1_000)
-                    console.print("single requests at a fixed rate")
-                    # Unmeasured: the pools grow to what the rate needs, and each new database
-                    # connection prepares its statements, which took up to 400 ms in the
-                    # first half second.
-                    await http_single(api, watch, 200, 2)
-                    single = await http_single(api, watch, 200, arguments.single_seconds)
-                    console.print("single requests at a quarter of that rate")
-                    quarter = await http_single(api, watch, 50, arguments.single_seconds)
-                console.print("topic records")
-                from_topic = await topic(kafka.bootstrap_servers, watch, arguments.topic_records)
-                await watch.stop()
-            finally:
-                for _, process, _ in processes:
-                    await process.stop(signal.SIGTERM, 10)
+            for name, role, port in roles
+        ]
+        replicas = tuple(f"http://127.0.0.1:{port}" for port in api_ports)
+        try:
+            for replica in replicas:
+                await wait_until_healthy(f"{replica}/health/ready", processes, 60)
+            watch = EventWatch(kafka.bootstrap_servers)
+            await watch.start()
+            async with aiohttp.ClientSession(
+                headers={"X-API-Key": API_KEY},
+                timeout=aiohttp.ClientTimeout(total=60),
+                connector=aiohttp.TCPConnector(limit=200),
+            ) as client:
+                api = Api(client, replicas)
+                console.print("warming up")
+                await http_batch(api, watch, 2_000, 500)
+                await _analyze(postgres.url(database))
+                console.print("batch requests")
+                batch = await http_batch(api, watch, arguments.batch_invoices, 1_000)
+                console.print("single requests at a fixed rate")
+                # Unmeasured: the pools grow to what the rate needs, and each new database
+                # connection prepares its statements, which took up to 400 ms in the
+                # first half second.
+                await http_single(api, watch, 200, 2)
+                single = await http_single(api, watch, 200, arguments.single_seconds)
+                console.print("single requests at a quarter of that rate")
+                quarter = await http_single(api, watch, 50, arguments.single_seconds)
+            console.print("topic records")
+            from_topic = await topic(kafka.bootstrap_servers, watch, arguments.topic_records)
+            await watch.stop()
+        finally:
+            for _, process, _ in processes:
+                await process.stop(signal.SIGTERM, 10)
     return {
         "http_batch": batch,
         "http_single": single,

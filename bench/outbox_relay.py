@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import resource
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -27,12 +26,10 @@ import asyncpg
 from rich.console import Console
 from rich.progress import Progress
 
-from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
-from settle_local.postgres import postgres_from_env
+from settle_local.throwaway import throwaway_infrastructure
 from settle_shared.clock import SystemClock
 from settle_shared.db import create_pool
-from settle_shared.events import REGISTRY
 from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.health import Heartbeat
 from settle_shared.kafka import KafkaPublisher
@@ -110,25 +107,15 @@ async def _unpublished(pool: asyncpg.Pool) -> int:
 
 
 async def measure(arguments: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="settle-bench-outbox-") as directory:
-        run_dir = Path(directory)
-        (run_dir / "postgres").mkdir()
-        (run_dir / "kafka").mkdir()
-        async with (
-            postgres_from_env(run_dir / "postgres") as postgres,
-            kafka_from_env(run_dir / "kafka") as kafka,
-        ):
-            await create_topics(
-                kafka.bootstrap_servers, [(t.name, t.partitions) for t in REGISTRY.topics()]
-            )
-            url = postgres.url(f"bench_outbox_{uuid.uuid4().hex[:8]}")
-            await migrate(url, service_migrations("ingestion"))
-            pool = await create_pool(url, 4)
-            try:
-                written = await write(pool, arguments.events, arguments.chunk)
-                relayed = await relay(pool, kafka.bootstrap_servers, arguments.events)
-            finally:
-                await pool.close()
+    async with throwaway_infrastructure("settle-bench-outbox-") as (_, postgres, kafka):
+        url = postgres.url(f"bench_outbox_{uuid.uuid4().hex[:8]}")
+        await migrate(url, service_migrations("ingestion"))
+        pool = await create_pool(url, 4)
+        try:
+            written = await write(pool, arguments.events, arguments.chunk)
+            relayed = await relay(pool, kafka.bootstrap_servers, arguments.events)
+        finally:
+            await pool.close()
     return {"write": written, "relay": relayed}
 
 

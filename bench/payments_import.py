@@ -27,7 +27,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -42,12 +41,10 @@ from rich.console import Console
 
 from payments.domain.references import reference_key
 from payments.domain.remittance import name_key, number_key, serial_keys
-from settle_local.kafka import create_topics, kafka_from_env
 from settle_local.paths import repo_root
 from settle_local.ports import free_port
-from settle_local.postgres import postgres_from_env
 from settle_local.processes import ServerProcess, wait_until_healthy
-from settle_shared.events import REGISTRY
+from settle_local.throwaway import throwaway_infrastructure
 from settle_shared.events.topics import PAYMENTS
 from settle_simulators.bank import Portfolio
 from settle_simulators.camt_generator import sized_portfolio, write_large_statement
@@ -277,23 +274,13 @@ async def measure_size(
 
 
 async def measure(arguments: argparse.Namespace, console: Console) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="settle-bench-payments-") as directory:
-        run_dir = Path(directory)
-        (run_dir / "postgres").mkdir()
-        (run_dir / "kafka").mkdir()
-        async with (
-            postgres_from_env(run_dir / "postgres") as postgres,
-            kafka_from_env(run_dir / "kafka") as kafka,
-        ):
-            await create_topics(
-                kafka.bootstrap_servers, [(t.name, t.partitions) for t in REGISTRY.topics()]
+    async with throwaway_infrastructure("settle-bench-payments-") as (run_dir, postgres, kafka):
+        return {
+            str(entries): await measure_size(
+                entries, run_dir, postgres, kafka.bootstrap_servers, console
             )
-            return {
-                str(entries): await measure_size(
-                    entries, run_dir, postgres, kafka.bootstrap_servers, console
-                )
-                for entries in arguments.sizes
-            }
+            for entries in arguments.sizes
+        }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
