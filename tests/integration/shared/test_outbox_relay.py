@@ -5,6 +5,7 @@ from importlib.resources import files
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY as METRICS
 
 from settle_shared import migrations
 from settle_shared.clock import FixedClock
@@ -209,3 +210,60 @@ async def publish_many_then_fail(db: Database, payloads: list[CustomerSegmented]
     async with db.transaction() as tx:
         await tx.publish_many(payloads)
         raise RuntimeError("state change failed")
+
+
+class BatchRecorder(InMemoryPublisher):
+    def __init__(self, broker: InMemoryBroker) -> None:
+        super().__init__(broker)
+        self.batch_sizes: list[int] = []
+
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        self.batch_sizes.append(len(records))
+        await super().publish(records)
+
+
+async def test_commits_close_behind_the_one_that_woke_the_relay_share_its_publish(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    publisher = BatchRecorder(broker)
+    running = asyncio.create_task(
+        OutboxRelay(pool, publisher, Heartbeat("relay"), poll_seconds=60, linger_seconds=0.5).run()
+    )
+    await asyncio.sleep(0.3)
+    for customer in ("C-1", "C-2", "C-3"):
+        async with database(pool).transaction() as tx:
+            await tx.publish(event(customer))
+        await asyncio.sleep(0.1)
+    await eventually(lambda: len(broker.records(TOPIC)) == 3, what="three records published")
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    assert publisher.batch_sizes == [3]
+
+
+def depth() -> float | None:
+    return METRICS.get_sample_value("settle_outbox_depth")
+
+
+async def test_the_backlog_is_counted_at_most_once_per_interval(
+    pool: asyncpg.Pool, broker: InMemoryBroker
+) -> None:
+    for revision in range(1, 6):
+        async with database(pool).transaction() as tx:
+            await tx.publish(event("C-1", revision))
+
+    def relay_counting_every(seconds: float) -> OutboxRelay:
+        return OutboxRelay(
+            pool,
+            InMemoryPublisher(broker),
+            Heartbeat("r"),
+            batch_size=2,
+            depth_every_seconds=seconds,
+        )
+
+    rarely = relay_counting_every(60)
+    assert await rarely.publish_pending() == 2
+    assert depth() == 3
+    assert await rarely.publish_pending() == 2
+    assert depth() == 3, "counted again within the interval"
+    assert await relay_counting_every(0).publish_pending() == 1
+    assert depth() == 0
