@@ -6,10 +6,11 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -31,6 +32,8 @@ from settle_shared.messaging import OutgoingRecord
 from settle_shared.publishing import envelope, to_record
 from settle_shared.settings import KafkaSettings
 from settle_shared.testing.waiting import eventually
+
+POOL_SIZE = 4
 
 
 class RunningService:
@@ -57,6 +60,7 @@ async def segmentation(
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "SETTLE_TEST_MODE": "true",
         "SETTLE_API_KEYS": json.dumps({"runtime-test-key": "acme-nl"}),
+        "DATABASE_POOL_MAX": str(POOL_SIZE),
     }
     process = ServerProcess(
         [sys.executable, "-m", "segmentation", "all", f"--port={port}"],
@@ -147,6 +151,31 @@ async def test_a_service_process_becomes_ready_processes_events_and_dead_letters
     assert dead["value"] == b"\x00not json"
     assert dead["headers"]["settle-dlq-kind"] == b"undecodable"  # type: ignore[index]
     assert (await segmentation.ready()).json()["ready"] is True
+
+
+async def test_the_service_holds_its_whole_pool_open_once_ready(
+    fresh_database: str, segmentation: RunningService
+) -> None:
+    """Connections are opened at start and kept, so none is opened while requests wait."""
+    connection = await asyncpg.connect(fresh_database)
+
+    async def others() -> int:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return count
+
+    try:
+        await eventually(lambda: _equals(others(), POOL_SIZE), seconds=10, what="whole pool")
+        await asyncio.sleep(1.5)
+        assert await others() == POOL_SIZE
+    finally:
+        await connection.close()
+
+
+async def _equals(count: Awaitable[int], expected: int) -> bool:
+    return await count == expected
 
 
 async def test_the_test_clock_moves_forward_only(segmentation: RunningService) -> None:

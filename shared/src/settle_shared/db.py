@@ -106,9 +106,15 @@ def _first_of_each(batch: Sequence[Received[P]], fresh_ids: set[str]) -> list[in
     return positions
 
 
-async def create_pool(database_url: str, max_size: int) -> asyncpg.Pool:
+async def create_pool(database_url: str, max_size: int, min_size: int = 1) -> asyncpg.Pool:
+    """Connections beyond `min_size` open on demand and then stay open: asyncpg would otherwise
+    close one idle for five minutes and open it again under the next burst."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        database_url, min_size=1, max_size=max_size, init=_init_connection
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        max_inactive_connection_lifetime=0,
+        init=_init_connection,
     )
     return pool
 

@@ -176,7 +176,9 @@ async def _lifespan(
     clock: Clock = ShiftableClock() if settings.settle_test_mode else SystemClock()
     app.state.clock = clock
     async with AsyncExitStack() as stack:
-        pool = await create_pool(settings.database_url, settings.database_pool_max)
+        pool = await create_pool(
+            settings.database_url, settings.database_pool_max, settings.opened_pool_connections
+        )
         stack.push_async_callback(pool.close)
         infrastructure = Infrastructure(
             service=definition.name,

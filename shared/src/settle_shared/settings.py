@@ -51,6 +51,13 @@ class ServiceSettings(KafkaSettings):
         description="PostgreSQL URL of this service's own database (sslmode honoured)",
     )
     database_pool_max: int = Field(default=10, ge=1)
+    database_pool_min: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections opened at start (default: DATABASE_POOL_MAX). Opening one "
+        "under load costs a server process and the first preparation of every statement, at "
+        "the moment requests already wait for connections.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, alias="PORT", ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -70,6 +77,19 @@ class ServiceSettings(KafkaSettings):
     inbox_retention_days: int = Field(default=30, ge=1)
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @property
+    def opened_pool_connections(self) -> int:
+        return self.database_pool_max if self.database_pool_min is None else self.database_pool_min
+
+    @model_validator(mode="after")
+    def _pool_minimum_within_maximum(self) -> Self:
+        if self.opened_pool_connections > self.database_pool_max:
+            raise ValueError(
+                f"DATABASE_POOL_MIN ({self.database_pool_min}) exceeds "
+                f"DATABASE_POOL_MAX ({self.database_pool_max})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _api_keys_are_real_and_name_valid_tenants(self) -> Self:

@@ -34,3 +34,13 @@ def test_settings_come_from_the_standard_environment_names(monkeypatch: pytest.M
     assert settings.kafka_bootstrap_servers == "kafka-0:9092,kafka-1:9092"
     assert settings.database_url.endswith("sslmode=require")
     assert settings.http_port == 9000
+
+
+def test_the_pool_opens_all_its_connections_unless_told_fewer() -> None:
+    assert ServiceSettings(database_pool_max=6).opened_pool_connections == 6
+    assert ServiceSettings(database_pool_max=6, database_pool_min=2).opened_pool_connections == 2
+
+
+def test_a_pool_minimum_above_its_maximum_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"DATABASE_POOL_MIN \(8\) exceeds DATABASE_POOL_MAX"):
+        ServiceSettings(database_pool_max=4, database_pool_min=8)
