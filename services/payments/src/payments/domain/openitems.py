@@ -14,7 +14,7 @@ from datetime import date
 from typing import Literal
 
 from payments.domain.references import reference_key
-from payments.domain.remittance import name_key, number_keys, serial_keys
+from payments.domain.remittance import name_key, number_key, number_keys, serial_keys
 from settle_shared.money import Money
 
 ItemKind = Literal["invoice", "credit"]
@@ -36,6 +36,7 @@ class OpenItem:
     due_date: date | None = None
     kind: ItemKind = "invoice"
     status: ItemStatus = "open"
+    _number_key: str | None = field(default=None, init=False, repr=False)
     _number_keys: tuple[str, ...] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -49,7 +50,9 @@ class OpenItem:
     @property
     def number_key(self) -> str:
         """The whole number as compared: 'INV-2026-000123' -> 'INV2026000123'."""
-        return self.number_keys[0] if self.number_keys else ""
+        if self._number_key is None:
+            self._number_key = number_key(self.invoice_number)
+        return self._number_key
 
     @property
     def is_open(self) -> bool:

@@ -32,13 +32,17 @@ def number_keys(invoice_number: str) -> tuple[str, ...]:
     """The invoice number as people write it: whole, and without its leading parts
     ('INV-2026-000123' is also '2026000123' and '000123'), each keeping a digit and at least
     MIN_NUMBER_LENGTH characters. The first key is the whole number."""
-    runs = _RUNS.findall(_ascii_upper(invoice_number))
-    whole = "".join(runs)
-    keys = [whole] if whole else []
-    for start in range(1, len(runs)):
-        key = "".join(runs[start:])
-        if len(key) >= MIN_NUMBER_LENGTH and any(ch.isdigit() for ch in key):
+    keys: list[str] = []
+    key = ""
+    has_digit = False
+    for run in reversed(_RUNS.findall(_ascii_upper(invoice_number))):
+        key = run + key
+        has_digit = has_digit or run[0].isdigit()
+        if has_digit and len(key) >= MIN_NUMBER_LENGTH:
             keys.append(key)
+    if key and (not keys or keys[-1] != key):
+        keys.append(key)
+    keys.reverse()
     return tuple(keys)
 
 
