@@ -14,7 +14,7 @@ from payments.domain.matching import (
     decide,
 )
 from payments.domain.openitems import OpenItem, OpenItems
-from payments.domain.remittance import name_key, text_keys
+from payments.domain.remittance import WrittenKeys, name_key, nearness, text_keys
 from payments.domain.statement import CreditorReference
 from settle_shared.money import Money
 
@@ -136,6 +136,25 @@ def test_a_number_with_a_typo_or_cut_short_matches_when_the_amount_pays_it(
 
     assert paid(decision) == [("INV-2026-000123", 123450, True)]
     assert f"the remittance gives invoice 2026-000123 {how}" in decision.evidence.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [
+        ("2026000132", "one typo"),
+        ("20260001233", "one typo"),
+        ("202600012", "one typo"),
+        ("2026000", "cut short"),
+        ("202600", "cut short"),
+        ("20260", None),
+        ("2026000123", None),
+        ("Betaling", None),
+    ],
+)
+def test_a_number_comes_near_with_one_typo_or_two_or_more_letters_cut(
+    text: str, how: str | None
+) -> None:
+    assert nearness("2026000123", WrittenKeys(text_keys([text]))) == how
 
 
 def test_a_near_number_with_another_amount_from_a_payer_known_by_name_only_waits() -> None:

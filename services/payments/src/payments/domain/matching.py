@@ -28,6 +28,7 @@ from payments.domain.openitems import OpenItem, OpenItems
 from payments.domain.references import check_reference, references_in_text
 from payments.domain.remittance import (
     MAX_PARTS,
+    WrittenKeys,
     keys_of_runs,
     name_key,
     nearness,
@@ -83,14 +84,14 @@ class Clues:
         # The digit runs of the text: the keys invoice numbers are looked up by.
         self.serials = frozenset(run for run in self.runs if run[0].isdigit())
         self.payer_name_key = name_key(payment.payer_name)
-        self._number_keys: frozenset[str] | None = None
+        self._number_keys: WrittenKeys | None = None
 
     @property
-    def number_keys(self) -> frozenset[str]:
+    def number_keys(self) -> WrittenKeys:
         """Every way the text may write an invoice number (see `keys_of_runs`), worked out
         only for a payment that nothing names exactly."""
         if self._number_keys is None:
-            self._number_keys = keys_of_runs(self.runs)
+            self._number_keys = WrittenKeys(keys_of_runs(self.runs))
         return self._number_keys
 
 

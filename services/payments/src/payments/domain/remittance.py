@@ -86,18 +86,33 @@ def keys_of_runs(runs: tuple[str, ...]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def nearness(whole_number_key: str, keys: Iterable[str]) -> Nearness | None:
+class WrittenKeys:
+    """The keys of a text (see `keys_of_runs`), grouped by length so that a number is only
+    compared with the keys it could be a typo or a cut of."""
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
+        self.by_length: dict[int, list[str]] = {}
+        for key in keys:
+            self.by_length.setdefault(len(key), []).append(key)
+
+
+def nearness(whole_number_key: str, written: WrittenKeys) -> Nearness | None:
     """Whether the text mentions the number with one typo (a letter changed, added, dropped or
-    two swapped) or cut short (its first 60 % or more). Short numbers never come near."""
+    two swapped) or cut short (its first 60 % or more, and two letters or more missing: one
+    missing is a typo). Short numbers never come near."""
     length = len(whole_number_key)
     if length < MIN_NEAR_LENGTH:
         return None
-    shortest_cut = max(MIN_NEAR_LENGTH, (length * 3 + 4) // 5)
-    for key in keys:
-        if abs(len(key) - length) <= 1 and key != whole_number_key:
-            if DamerauLevenshtein.distance(key, whole_number_key, score_cutoff=1) <= 1:
+    for size in (length - 1, length, length + 1):
+        for key in written.by_length.get(size, ()):
+            if key != whole_number_key and (
+                DamerauLevenshtein.distance(key, whole_number_key, score_cutoff=1) <= 1
+            ):
                 return "one typo"
-        elif shortest_cut <= len(key) < length and whole_number_key.startswith(key):
+    shortest_cut = max(MIN_NEAR_LENGTH, (length * 3 + 4) // 5)
+    for size in range(shortest_cut, length - 1):
+        if whole_number_key[:size] in written.keys:
             return "cut short"
     return None
 
