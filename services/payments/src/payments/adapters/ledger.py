@@ -21,7 +21,7 @@ from settle_shared.pg import Connection
 
 _OPEN_ITEM_COLUMNS = """o.invoice_id, o.invoice_number, o.customer_id, o.payment_reference,
     o.currency, o.amount_minor, o.paid_minor, o.credited_minor, o.written_off_minor,
-    o.issue_date, o.due_date, o.settled_at, o.cancelled_at"""
+    o.issue_date, o.due_date, o.settled_at, o.cancelled_at, o.reference_key, o.serial_keys"""
 _BALANCE_COLUMNS = "currency, amount_minor, paid_minor, credited_minor, written_off_minor"
 
 
@@ -202,7 +202,7 @@ class LedgerRepository:
             payment.amount.amount_minor,
         )
         for row in rows:
-            items.add(_open_item(row))
+            items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
         for credit in await self._customer_credits(tenant, payers):
             items.add(credit)
         return items
@@ -525,7 +525,7 @@ class LedgerRepository:
             [minor for _, minor in amounts],
         )
         for row in rows:
-            items.add(_open_item(row))
+            items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
         for credit in await self._customer_credits(tenant, payers):
             items.add(credit)
         return Candidates(items, {row["invoice_id"]: row for row in rows})

@@ -88,13 +88,21 @@ class OpenItems:
     _names: dict[str, set[str]] = field(default_factory=dict)
     _customer_names: dict[str, str] = field(default_factory=dict)
 
-    def add(self, item: OpenItem) -> None:
+    def add(
+        self,
+        item: OpenItem,
+        reference: str | None = None,
+        serials: Iterable[str] | None = None,
+    ) -> None:
+        """Index an item by its reference key and serial keys, worked out here unless the
+        caller has them already (as stored with the item)."""
         if item.invoice_id in self._by_id:
             return
         self._by_id[item.invoice_id] = item
         if item.payment_reference:
-            self._by_reference.setdefault(reference_key(item.payment_reference), []).append(item)
-        for key in serial_keys(item.invoice_number):
+            key = reference or reference_key(item.payment_reference)
+            self._by_reference.setdefault(key, []).append(item)
+        for key in serial_keys(item.invoice_number) if serials is None else serials:
             self._by_serial.setdefault(key, []).append(item)
         self._by_customer.setdefault(item.customer_id, []).append(item)
         if item.is_open and not item.is_credit:
