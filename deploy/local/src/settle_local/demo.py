@@ -199,12 +199,14 @@ async def _journey_story(stack: Stack, ledger: Ledger, start: datetime) -> list[
             )
         )
     subjects = await _subjects(stack)
+    statuses = {s["action_id"]: s["status"] for s in mine("settle.delivery.status-changed.v1")}
     for reminder in mine("settle.dunning.reminder-requested.v1"):
-        subject = subjects.get(str(reminder["action_id"]), "")
+        action_id = str(reminder["action_id"])
+        outcome = subjects.get(action_id) or _delivery_outcome(statuses.get(action_id))
         story.append(
             (
                 day_of(str(reminder["requested_at"])),
-                f"reminder {reminder['step']} by {reminder['channel']} ({reminder['language']}): {subject}",
+                f"reminder {reminder['step']} by {reminder['channel']} ({reminder['language']}): {outcome}",
             )
         )
     for settled in mine("settle.invoice.settled.v1"):
@@ -229,6 +231,13 @@ async def _subjects(stack: Stack) -> dict[str, str]:
     async with httpx.AsyncClient() as client:
         messages = (await client.get(f"{stack.simulators.mail_api_url}/messages")).json()
     return {dict(m["headers"]).get("X-Settle-Action-Id", ""): m["subject"] for m in messages}
+
+
+def _delivery_outcome(status: str | None) -> str:
+    """What became of a reminder that is not among the e-mails sent (an SMS, or one cancelled)."""
+    if status == "cancelled":
+        return "not sent: cancelled, the case closed first"
+    return status or "not sent yet"
 
 
 def _counts(counts: Mapping[str, int]) -> str:
