@@ -13,6 +13,8 @@ the upload:
   queued, every event in the outbox);
 - published: the relay has published every event to Kafka (acks=all) and marked it so; the
   topic's end offsets are checked to hold them.
+- first settlement: the first invoice-settled event is on Kafka, where dunning reads it (the file
+  is checked whole before anything is applied, so this grows with the file).
 
 Memory: the peak resident set (VmHWM) of the api process, which parses and imports the file, in
 a fresh process per size; it should not grow with the file.
@@ -30,6 +32,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,7 @@ from settle_simulators.camt_generator import sized_portfolio, write_large_statem
 API_KEY = "bench-payments-key-0001"
 TENANT = "bench"
 CREATED = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+SETTLED = "settle.invoice.settled.v1"
 TARGETS = {
     "published_seconds_at_100000_entries": 60,
     "peak_rss_growth_from_20000_to_100000_entries_mb": 50,
@@ -185,6 +189,35 @@ async def records_on_topic(bootstrap_servers: str) -> int:
         await consumer.stop()
 
 
+@asynccontextmanager
+async def watch_for_first(
+    bootstrap_servers: str, ce_type: str
+) -> AsyncIterator[asyncio.Task[float]]:
+    """A task that ends, with the `time.monotonic()` of its arrival, when the first record of
+    this type published from now on is read from the payments topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    partitions = [TopicPartition(PAYMENTS.name, p) for p in range(PAYMENTS.partitions)]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for partition in partitions:
+        await consumer.position(partition)  # pins "from now on" before the caller goes on
+
+    async def first() -> float:
+        wanted = ce_type.encode()
+        while True:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                if any(("ce_type", wanted) in r.headers for r in records):
+                    return time.monotonic()
+
+    task = asyncio.create_task(first())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await consumer.stop()
+
+
 async def measure_size(
     entries: int, run_dir: Path, postgres: Any, bootstrap_servers: str, console: Console
 ) -> dict[str, Any]:
@@ -228,22 +261,29 @@ async def measure_size(
         api = processes[0][1]
         rss_ready = peak_rss_mb(api.pid)
         console.print(f"{entries} entries: uploading {statement.stat().st_size >> 20} MB")
-        began = time.monotonic()
-        async with httpx.AsyncClient(timeout=600) as client:
-            response = await client.post(
-                f"http://127.0.0.1:{port}/v1/statements",
-                content=file_body(statement),
-                headers={"Content-Type": "application/xml", "Authorization": f"Bearer {API_KEY}"},
-            )
-        answered = time.monotonic() - began
-        if response.status_code != 201:
-            raise RuntimeError(f"upload answered {response.status_code}: {response.text[:2000]}")
-        rss_peak = peak_rss_mb(api.pid)
-        pending_at_response = pending = await unpublished(database_url)
-        while pending:
-            await asyncio.sleep(0.2)
-            pending = await unpublished(database_url)
-        published = time.monotonic() - began
+        async with watch_for_first(bootstrap_servers, SETTLED) as first_settled:
+            began = time.monotonic()
+            async with httpx.AsyncClient(timeout=600) as client:
+                response = await client.post(
+                    f"http://127.0.0.1:{port}/v1/statements",
+                    content=file_body(statement),
+                    headers={
+                        "Content-Type": "application/xml",
+                        "Authorization": f"Bearer {API_KEY}",
+                    },
+                )
+            answered = time.monotonic() - began
+            if response.status_code != 201:
+                raise RuntimeError(
+                    f"upload answered {response.status_code}: {response.text[:2000]}"
+                )
+            rss_peak = peak_rss_mb(api.pid)
+            pending_at_response = pending = await unpublished(database_url)
+            while pending:
+                await asyncio.sleep(0.2)
+                pending = await unpublished(database_url)
+            published = time.monotonic() - began
+            first_settlement = await asyncio.wait_for(first_settled, 30) - began
         on_topic = await records_on_topic(bootstrap_servers) - on_topic_before
         await processes[1][1].stop(signal.SIGTERM, 10)
     finally:
@@ -260,6 +300,7 @@ async def measure_size(
         "matched": report["matched"],
         "unmatched": report["unmatched"],
         "events_on_topic": on_topic,
+        "first_settlement_on_kafka_seconds": round(first_settlement, 2),
         "response_seconds": round(answered, 2),
         "published_seconds": round(published, 2),
         "entries_per_second": round(written.entries / published),
