@@ -48,6 +48,7 @@ from settle_local.paths import repo_root
 from settle_local.ports import free_port
 from settle_local.processes import ServerProcess, wait_until_healthy
 from settle_local.throwaway import throwaway_infrastructure
+from settle_shared.events.payments import InvoiceSettled
 from settle_shared.events.topics import PAYMENTS
 from settle_simulators.bank import Portfolio
 from settle_simulators.camt_generator import sized_portfolio, write_large_statement
@@ -55,7 +56,7 @@ from settle_simulators.camt_generator import sized_portfolio, write_large_statem
 API_KEY = "bench-payments-key-0001"
 TENANT = "bench"
 CREATED = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
-SETTLED = "settle.invoice.settled.v1"
+SETTLED = InvoiceSettled.event_type.ce_type
 TARGETS = {
     "published_seconds_at_100000_entries": 60,
     "peak_rss_growth_from_20000_to_100000_entries_mb": 50,
