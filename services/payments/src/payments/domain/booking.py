@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from schwifty import IBAN
@@ -119,8 +120,15 @@ def account_id(party: Party | None) -> str | None:
     if party is None:
         return None
     if party.iban:
-        try:
-            return str(IBAN(party.iban).compact)
-        except SchwiftyException:
-            return party.iban
+        return compact_account(party.iban)
     return party.other_id
+
+
+@lru_cache(maxsize=65_536)
+def compact_account(iban: str) -> str:
+    """A valid IBAN in its compact form, else the text as stated. Remembered: a statement names
+    the same payers' accounts again and again, and checking an IBAN costs some 14 microseconds."""
+    try:
+        return str(IBAN(iban).compact)
+    except SchwiftyException:
+        return iban
