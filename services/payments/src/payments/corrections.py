@@ -120,8 +120,9 @@ async def _reopen(
 async def _redecided(
     ledger: LedgerRepository, tenant: str, payment: IncomingPayment, tolerance: Tolerance
 ) -> Decision:
-    items = await ledger.open_items_for(tenant, payment, clues_of(payment))
-    return decide(payment, items, tolerance)
+    clues = clues_of(payment)
+    items = await ledger.open_items_for(tenant, payment, clues)
+    return decide(payment, items, tolerance, clues)
 
 
 def _requeued(payment: IncomingPayment, decision: Decision, reason: str) -> Unmatched:

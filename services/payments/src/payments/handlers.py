@@ -186,8 +186,9 @@ async def receive(
 ) -> Decision:
     """Record one payment, match it, and announce what it did."""
     ledger = LedgerRepository(tx.connection)
-    items = await ledger.open_items_for(tenant, payment, clues_of(payment))
-    decision = decide(payment, items, tolerance)
+    clues = clues_of(payment)
+    items = await ledger.open_items_for(tenant, payment, clues)
+    decision = decide(payment, items, tolerance, clues)
     now = tx.clock.now()
     booked_on = payment.booked_on or now.date()
     await StatementRepository(tx.connection).save_payment(

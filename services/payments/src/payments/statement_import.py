@@ -29,7 +29,15 @@ from payments.domain.booking import (
 from payments.domain.checks import CheckedStatement, check_file
 from payments.domain.ledger import InvoiceBalance
 from payments.domain.matching import Allocation as MatchAllocation
-from payments.domain.matching import Decision, IncomingPayment, Matched, Tolerance, apply, decide
+from payments.domain.matching import (
+    Decision,
+    IncomingPayment,
+    Matched,
+    Tolerance,
+    apply,
+    clues_of,
+    decide,
+)
 from payments.domain.statement import Entry, Statement, StatementItem, sections
 from payments.events import (
     Arrival,
@@ -267,10 +275,11 @@ async def _receive_many(
         return []
     ledger = LedgerRepository(tx.connection)
     payments = [arrival.payment(tenant) for arrival in arrivals]
-    candidates = await ledger.open_items_for_many(tenant, payments)
+    clues = [clues_of(payment) for payment in payments]
+    candidates = await ledger.open_items_for_many(tenant, payments, clues)
     decisions: list[Decision] = []
-    for payment in payments:
-        decision = decide(payment, candidates.items, tolerance)
+    for payment, payment_clues in zip(payments, clues, strict=True):
+        decision = decide(payment, candidates.items, tolerance, payment_clues)
         apply(candidates.items, payment, decision)
         decisions.append(decision)
     paid = {a.invoice_id for d in decisions if isinstance(d, Matched) for a in d.invoices}

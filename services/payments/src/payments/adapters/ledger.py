@@ -10,7 +10,7 @@ from datetime import date, datetime
 import asyncpg
 
 from payments.domain.ledger import InvoiceBalance
-from payments.domain.matching import Clues, IncomingPayment, clues_of
+from payments.domain.matching import Clues, IncomingPayment
 from payments.domain.openitems import ItemStatus, OpenItem, OpenItems
 from payments.domain.references import reference_key
 from payments.domain.remittance import name_key, number_key, serial_keys
@@ -483,11 +483,10 @@ class LedgerRepository:
     # Bulk, for a chunk of a statement
 
     async def open_items_for_many(
-        self, tenant: str, payments: Sequence[IncomingPayment]
+        self, tenant: str, payments: Sequence[IncomingPayment], clues: Sequence[Clues]
     ) -> Candidates:
-        """What `open_items_for` loads for each payment, for all of them in one go, locked in
-        invoice id order (the order every importer locks in)."""
-        clues = [clues_of(payment) for payment in payments]
+        """What `open_items_for` loads for each payment (`clues` are theirs, in order), for all
+        of them in one go, locked in invoice id order (the order every importer locks in)."""
         items = OpenItems()
         payers = await self._payers_of_many(tenant, payments, clues, items)
         amounts = {(p.amount.currency, p.amount.amount_minor) for p in payments}

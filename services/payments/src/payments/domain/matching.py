@@ -234,9 +234,14 @@ class _Plan:
 
 
 def decide(
-    payment: IncomingPayment, items: OpenItems, tolerance: Tolerance = Tolerance()
+    payment: IncomingPayment,
+    items: OpenItems,
+    tolerance: Tolerance = Tolerance(),
+    clues: Clues | None = None,
 ) -> Decision:
-    return _Decision(payment, items, tolerance).decide()
+    """The decision for a payment; `clues` are the payment's, if the caller has them already
+    (from looking up its candidates)."""
+    return _Decision(payment, items, tolerance, clues or clues_of(payment)).decide()
 
 
 def apply(items: OpenItems, payment: IncomingPayment, decision: Decision) -> None:
@@ -252,13 +257,15 @@ def apply(items: OpenItems, payment: IncomingPayment, decision: Decision) -> Non
 
 
 class _Decision:
-    def __init__(self, payment: IncomingPayment, items: OpenItems, tolerance: Tolerance) -> None:
+    def __init__(
+        self, payment: IncomingPayment, items: OpenItems, tolerance: Tolerance, clues: Clues
+    ) -> None:
         self.payment = payment
         self.items = items
         self.tolerance = tolerance
         self.amount = payment.amount.amount_minor
         self.currency = payment.amount.currency
-        self.clues = clues_of(payment)
+        self.clues = clues
         self.candidates: dict[str, _Candidate] = {}
         self.rejected: list[str] = []
         self.combinations: list[Suggestion] = []
