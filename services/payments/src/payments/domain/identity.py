@@ -22,12 +22,11 @@ def digest(value: object) -> str:
 
 
 def canonical(value: object) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: canonical(getattr(value, field.name))
-            for field in fields(value)
-            if field.name not in POSITIONAL
-        }
+    if value is None or isinstance(value, str | int):
+        return value
+    names = _content_fields(type(value))
+    if names is not None:
+        return {name: canonical(getattr(value, name)) for name in names}
     if isinstance(value, Money):
         return [value.amount_minor, value.currency]
     if isinstance(value, date):
@@ -37,3 +36,18 @@ def canonical(value: object) -> Any:
     if isinstance(value, tuple | list):
         return [canonical(item) for item in value]
     return value
+
+
+_CONTENT_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _content_fields(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's fields that are content, looked up once per class (statements are
+    fingerprinted entry by entry); None for any other class."""
+    if kind not in _CONTENT_FIELDS:
+        _CONTENT_FIELDS[kind] = (
+            tuple(f.name for f in fields(kind) if f.name not in POSITIONAL)
+            if is_dataclass(kind)
+            else None
+        )
+    return _CONTENT_FIELDS[kind]
