@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Self
 
 from babel.core import get_global
@@ -73,6 +74,8 @@ class Money(BaseModel):
             raise ValueError(f"cannot combine {self.currency} with {other.currency}")
 
 
+@lru_cache(maxsize=512)
 def currency_exponent(currency: str) -> int:
-    """Number of minor-unit digits for a currency (2 for EUR, 0 for JPY, 3 for KWD)."""
+    """Number of minor-unit digits for a currency (2 for EUR, 0 for JPY, 3 for KWD); looked up
+    in CLDR once per currency, as amounts are read and written by the thousand."""
     return int(get_currency_precision(currency))
