@@ -16,17 +16,21 @@ class InvoiceBalance:
     written_off_minor: int = 0
 
     @property
-    def open_amount(self) -> Money:
+    def open_minor(self) -> int:
         remaining = (
             self.amount.amount_minor
             - self.paid.amount_minor
             - self.credited_minor
             - self.written_off_minor
         )
-        return Money.of(max(0, remaining), self.amount.currency)
+        return max(0, remaining)
+
+    @property
+    def open_amount(self) -> Money:
+        return Money.of(self.open_minor, self.amount.currency)
 
     @property
     def settled(self) -> bool:
         """Something was paid and nothing stays open. (An invoice credited in full without a
         payment is not settled by one: nothing is owed, and no payment says so.)"""
-        return self.paid.amount_minor > 0 and self.open_amount.amount_minor == 0
+        return self.paid.amount_minor > 0 and self.open_minor == 0
