@@ -21,7 +21,8 @@ from settle_shared.pg import Connection
 
 _OPEN_ITEM_COLUMNS = """o.invoice_id, o.invoice_number, o.customer_id, o.payment_reference,
     o.currency, o.amount_minor, o.paid_minor, o.credited_minor, o.written_off_minor,
-    o.issue_date, o.due_date, o.settled_at, o.cancelled_at, o.reference_key, o.serial_keys"""
+    o.issue_date, o.due_date, o.settled_at, o.cancelled_at, o.number_key, o.reference_key,
+    o.serial_keys"""
 _BALANCE_COLUMNS = "currency, amount_minor, paid_minor, credited_minor, written_off_minor"
 
 
@@ -733,4 +734,5 @@ def _open_item(row: asyncpg.Record) -> OpenItem:
         issue_date=row["issue_date"],
         due_date=row["due_date"],
         status=status,
+        known_number_key=row["number_key"],
     )

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Literal
 
 from payments.domain.references import reference_key
-from payments.domain.remittance import name_key, number_key, number_keys, serial_keys
+from payments.domain.remittance import name_key, number_index_keys, number_key, number_keys
 from settle_shared.money import Money
 
 ItemKind = Literal["invoice", "credit"]
@@ -36,7 +36,7 @@ class OpenItem:
     due_date: date | None = None
     kind: ItemKind = "invoice"
     status: ItemStatus = "open"
-    _number_key: str | None = field(default=None, init=False, repr=False)
+    known_number_key: str | None = field(default=None, repr=False)
     _number_keys: tuple[str, ...] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -49,10 +49,11 @@ class OpenItem:
 
     @property
     def number_key(self) -> str:
-        """The whole number as compared: 'INV-2026-000123' -> 'INV2026000123'."""
-        if self._number_key is None:
-            self._number_key = number_key(self.invoice_number)
-        return self._number_key
+        """The whole number as compared: 'INV-2026-000123' -> 'INV2026000123'; given when the
+        item is built (as stored, or as indexed), else worked out when first needed."""
+        if self.known_number_key is None:
+            self.known_number_key = number_key(self.invoice_number)
+        return self.known_number_key
 
     @property
     def is_open(self) -> bool:
@@ -102,7 +103,9 @@ class OpenItems:
         if item.payment_reference:
             key = reference or reference_key(item.payment_reference)
             self._by_reference.setdefault(key, []).append(item)
-        for key in serial_keys(item.invoice_number) if serials is None else serials:
+        if serials is None:
+            item.known_number_key, serials = number_index_keys(item.invoice_number)
+        for key in serials:
             self._by_serial.setdefault(key, []).append(item)
         self._by_customer.setdefault(item.customer_id, []).append(item)
         if item.is_open and not item.is_credit:

@@ -50,14 +50,21 @@ def serial_keys(invoice_number: str) -> tuple[str, ...]:
     """What an invoice number is looked up by in a text: its last digit run, and that run
     glued to the digit runs before it ('INV-2026-000123' -> '000123', '2026000123'), since
     people drop the dashes ('INV2026000123') as often as the prefix."""
+    return number_index_keys(invoice_number)[1]
+
+
+def number_index_keys(invoice_number: str) -> tuple[str, tuple[str, ...]]:
+    """The number's key (see `number_key`) and its serial keys (see `serial_keys`), read in
+    one pass for indexing."""
+    runs: list[str] = _RUNS.findall(_ascii_upper(invoice_number))
     keys: list[str] = []
     tail = ""
-    for run in reversed(_RUNS.findall(_ascii_upper(invoice_number))):
+    for run in reversed(runs):
         if not run[0].isdigit():
             break
         tail = run + tail
         keys.append(tail)
-    return tuple(keys)
+    return "".join(runs), tuple(keys)
 
 
 def text_runs(lines: Iterable[str]) -> tuple[str, ...]:
