@@ -3,15 +3,16 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 import asyncpg
 
 from payments.domain.ledger import InvoiceBalance
 from payments.domain.matching import Clues, IncomingPayment
-from payments.domain.openitems import ItemStatus, OpenItem, OpenItems
+from payments.domain.openitems import ItemStatus, OpenItem, OpenItems, StoredItem
 from payments.domain.references import reference_key
 from payments.domain.remittance import name_key, number_key, serial_keys
 from settle_shared.events.erp import ErpPaymentRecorded
@@ -487,7 +488,9 @@ class LedgerRepository:
         self, tenant: str, payments: Sequence[IncomingPayment], clues: Sequence[Clues]
     ) -> Candidates:
         """What `open_items_for` loads for each payment (`clues` are theirs, in order), for all
-        of them in one go, locked in invoice id order (the order every importer locks in)."""
+        of them in one go, locked in invoice id order (the order every importer locks in). The
+        known payers' items that no payment names, nor pays the open amount of, are indexed
+        only if matching asks for that customer's items."""
         items = OpenItems()
         payers = await self._payers_of_many(tenant, payments, clues, items)
         amounts = {(p.amount.currency, p.amount.amount_minor) for p in payments}
@@ -503,17 +506,20 @@ class LedgerRepository:
                     ) AS named_by_serial
                     UNION SELECT invoice_id FROM open_items
                     WHERE tenant = $1 AND invoice_id = ANY($4::text[])
-                    UNION SELECT invoice_id FROM open_items
-                    WHERE tenant = $1 AND customer_id = ANY($5::text[]) AND settled_at IS NULL
                     UNION SELECT o.invoice_id FROM open_items o
                     JOIN unnest($6::text[], $7::bigint[]) AS paid (currency, minor)
                       ON o.currency = paid.currency
                      AND o.amount_minor - o.paid_minor - o.credited_minor
                          - o.written_off_minor = paid.minor
-                    WHERE o.tenant = $1 AND o.settled_at IS NULL)
-                SELECT {_OPEN_ITEM_COLUMNS}
+                    WHERE o.tenant = $1 AND o.settled_at IS NULL),
+                of_payers AS (
+                    SELECT invoice_id FROM open_items
+                    WHERE tenant = $1 AND customer_id = ANY($5::text[]) AND settled_at IS NULL)
+                SELECT {_OPEN_ITEM_COLUMNS},
+                       o.invoice_id IN (SELECT invoice_id FROM named) AS named
                 FROM open_items o
-                WHERE o.tenant = $1 AND o.invoice_id IN (SELECT invoice_id FROM named)
+                WHERE o.tenant = $1 AND o.invoice_id IN (
+                    SELECT invoice_id FROM named UNION SELECT invoice_id FROM of_payers)
                 ORDER BY o.invoice_id
                 FOR UPDATE OF o""",
             tenant,
@@ -524,8 +530,14 @@ class LedgerRepository:
             [currency for currency, _ in amounts],
             [minor for _, minor in amounts],
         )
+        later: dict[str, list[asyncpg.Record]] = {}
         for row in rows:
-            items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
+            if row["named"]:
+                items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
+            else:
+                later.setdefault(row["customer_id"], []).append(row)
+        for customer_id, customer_rows in later.items():
+            items.add_later(customer_id, partial(_stored_items, customer_rows))
         for credit in await self._customer_credits(tenant, payers):
             items.add(credit)
         return Candidates(items, {row["invoice_id"]: row for row in rows})
@@ -713,6 +725,11 @@ def _balance(row: asyncpg.Record) -> InvoiceBalance:
         credited_minor=row["credited_minor"],
         written_off_minor=row["written_off_minor"],
     )
+
+
+def _stored_items(rows: list[asyncpg.Record]) -> Iterator[StoredItem]:
+    for row in rows:
+        yield StoredItem(_open_item(row), row["reference_key"], row["serial_keys"] or None)
 
 
 def _open_item(row: asyncpg.Record) -> OpenItem:

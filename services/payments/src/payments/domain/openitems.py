@@ -8,7 +8,7 @@ the next payment of the same statement sees what the previous one left open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -76,6 +76,15 @@ class OpenItem:
         return f"{'credit note' if self.is_credit else 'invoice'} {self.invoice_number}"
 
 
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as loaded, with the reference key and serial keys stored with it."""
+
+    item: OpenItem
+    reference: str | None
+    serials: Sequence[str] | None
+
+
 @dataclass
 class OpenItems:
     """An index of open items; `apply` keeps it current as payments are matched."""
@@ -88,6 +97,7 @@ class OpenItems:
     _accounts: dict[str, dict[str, int]] = field(default_factory=dict)
     _names: dict[str, set[str]] = field(default_factory=dict)
     _customer_names: dict[str, str] = field(default_factory=dict)
+    _later: dict[str, list[Callable[[], Iterable[StoredItem]]]] = field(default_factory=dict)
 
     def add(
         self,
@@ -110,6 +120,13 @@ class OpenItems:
         self._by_customer.setdefault(item.customer_id, []).append(item)
         if item.is_open and not item.is_credit:
             self._by_open_amount.setdefault((item.currency, item.open_minor), []).append(item)
+
+    def add_later(self, customer_id: str, items: Callable[[], Iterable[StoredItem]]) -> None:
+        """A customer's items that only a look-up by customer may want: the caller promises
+        that none of them is named by the payments to match, nor open for an amount one of them
+        pays. They are indexed when the customer's items are first asked for, as most never
+        are."""
+        self._later.setdefault(customer_id, []).append(items)
 
     def add_customer(self, customer_id: str, name: str | None) -> None:
         key = name_key(name)
@@ -139,6 +156,9 @@ class OpenItems:
         return self._by_serial.get(digits, [])
 
     def of_customer(self, customer_id: str) -> Iterator[OpenItem]:
+        for items in self._later.pop(customer_id, ()):
+            for stored in items():
+                self.add(stored.item, stored.reference, stored.serials)
         return (item for item in self._by_customer.get(customer_id, ()) if item.is_open)
 
     def with_open_amount(self, amount: Money) -> list[OpenItem]:
@@ -158,6 +178,7 @@ class OpenItems:
         return self._customer_names.get(customer_id)
 
     def __len__(self) -> int:
+        """Items indexed so far (not those added for later and not yet asked for)."""
         return len(self._by_id)
 
     def items(self) -> Iterable[OpenItem]:
