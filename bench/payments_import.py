@@ -18,6 +18,10 @@ the upload:
 
 Memory: the peak resident set (VmHWM) of the api process, which parses and imports the file, in
 a fresh process per size; it should not grow with the file.
+
+CPU: the seconds of CPU the api and the relay used from the upload until every event was
+published, what the whole machine used besides (PostgreSQL, Kafka, this benchmark, the system),
+how busy the cores were, and how much time the host took from this virtual machine meanwhile.
 """
 
 from __future__ import annotations
@@ -154,6 +158,37 @@ async def seed(database_url: str, book: Portfolio) -> None:
         await connection.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU (user and system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_seconds() -> dict[str, float]:
+    """CPU the whole machine has used so far, summed over its cores, and the time the host
+    (this is a virtual machine) took from it: a busy host makes the same work take longer."""
+    user, nice, system, _, _, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"machine": (user + nice + system + irq + softirq) / tick, "stolen": steal / tick}
+
+
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    return machine_seconds() | {role: cpu_seconds(p) for role, p in pids.items()}
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, Any]:
+    used = {role: after[role] - before[role] for role in before}
+    return {
+        "api": round(used["api"], 1),
+        "relay": round(used["relay"], 1),
+        "everything_else": round(used["machine"] - used["api"] - used["relay"], 1),
+        "machine_busy_share": round(used["machine"] / (seconds * len(os.sched_getaffinity(0))), 2),
+        "stolen_by_the_host": round(used["stolen"], 1),
+    }
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set so far (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -261,8 +296,10 @@ async def measure_size(
         await wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", processes, 60)
         api = processes[0][1]
         rss_ready = peak_rss_mb(api.pid)
+        pids = {"api": api.pid, "relay": processes[1][1].pid}
         console.print(f"{entries} entries: uploading {statement.stat().st_size >> 20} MB")
         async with watch_for_first(bootstrap_servers, SETTLED) as first_settled:
+            cpu_before = cpu_now(pids)
             began = time.monotonic()
             async with httpx.AsyncClient(timeout=600) as client:
                 response = await client.post(
@@ -284,6 +321,7 @@ async def measure_size(
                 await asyncio.sleep(0.2)
                 pending = await unpublished(database_url)
             published = time.monotonic() - began
+            cpu = cpu_used(cpu_before, cpu_now(pids), published)
             first_settlement = await asyncio.wait_for(first_settled, 30) - began
         on_topic = await records_on_topic(bootstrap_servers) - on_topic_before
         await processes[1][1].stop(signal.SIGTERM, 10)
@@ -310,6 +348,7 @@ async def measure_size(
         "relay_events_per_second_after_response": (
             round(pending_at_response / drain_seconds) if drain_seconds > 0 else None
         ),
+        "cpu_seconds_until_published": cpu,
         "api_rss_mb_when_ready": round(rss_ready, 1),
         "api_peak_rss_mb": round(rss_peak, 1),
     }
