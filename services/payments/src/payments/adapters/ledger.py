@@ -493,46 +493,21 @@ class LedgerRepository:
         only if matching asks for that customer's items."""
         items = OpenItems()
         payers = await self._payers_of_many(tenant, payments, clues, items)
-        amounts = {(p.amount.currency, p.amount.amount_minor) for p in payments}
+        named = await self._named_by_many(tenant, payments, clues)
+        # One statement locks them all, in invoice id order.
         rows = await self._connection.fetch(
-            f"""WITH named AS (
-                    SELECT invoice_id FROM open_items
-                    WHERE tenant = $1 AND reference_key = ANY($2::text[])
-                    UNION SELECT named_by_serial.invoice_id
-                    FROM unnest($3::text[]) AS serial (key)
-                    CROSS JOIN LATERAL (
-                        SELECT invoice_id FROM open_items
-                        WHERE tenant = $1 AND serial_keys @> ARRAY[serial.key]
-                    ) AS named_by_serial
-                    UNION SELECT invoice_id FROM open_items
-                    WHERE tenant = $1 AND invoice_id = ANY($4::text[])
-                    UNION SELECT o.invoice_id FROM open_items o
-                    JOIN unnest($6::text[], $7::bigint[]) AS paid (currency, minor)
-                      ON o.currency = paid.currency
-                     AND o.amount_minor - o.paid_minor - o.credited_minor
-                         - o.written_off_minor = paid.minor
-                    WHERE o.tenant = $1 AND o.settled_at IS NULL),
-                of_payers AS (
-                    SELECT invoice_id FROM open_items
-                    WHERE tenant = $1 AND customer_id = ANY($5::text[]) AND settled_at IS NULL)
-                SELECT {_OPEN_ITEM_COLUMNS},
-                       o.invoice_id IN (SELECT invoice_id FROM named) AS named
-                FROM open_items o
-                WHERE o.tenant = $1 AND o.invoice_id IN (
-                    SELECT invoice_id FROM named UNION SELECT invoice_id FROM of_payers)
+            f"""SELECT {_OPEN_ITEM_COLUMNS} FROM open_items o
+                WHERE o.tenant = $1 AND (o.invoice_id = ANY($2::text[])
+                      OR (o.customer_id = ANY($3::text[]) AND o.settled_at IS NULL))
                 ORDER BY o.invoice_id
                 FOR UPDATE OF o""",
             tenant,
-            sorted({key for clue in clues for key in clue.trusted_reference_keys}),
-            sorted({serial for clue in clues for serial in clue.serials}),
-            sorted({invoice_id for payment in payments for invoice_id in payment.invoice_ids}),
+            sorted(named),
             sorted(payers),
-            [currency for currency, _ in amounts],
-            [minor for _, minor in amounts],
         )
         later: dict[str, list[asyncpg.Record]] = {}
         for row in rows:
-            if row["named"]:
+            if row["invoice_id"] in named:
                 items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
             else:
                 later.setdefault(row["customer_id"], []).append(row)
@@ -541,6 +516,44 @@ class LedgerRepository:
         for credit in await self._customer_credits(tenant, payers):
             items.add(credit)
         return Candidates(items, {row["invoice_id"]: row for row in rows})
+
+    async def _named_by_many(
+        self, tenant: str, payments: Sequence[IncomingPayment], clues: Sequence[Clues]
+    ) -> set[str]:
+        """Items the payments name (by structured reference, invoice number or payment link)
+        or pay the open amount of."""
+        amounts = {(p.amount.currency, p.amount.amount_minor) for p in payments}
+        # OFFSET 0 keeps each look-up by amount an index probe: joined with the amounts, the
+        # planner would read the whole open-balance index instead.
+        rows = await self._connection.fetch(
+            """SELECT invoice_id FROM open_items
+               WHERE tenant = $1 AND reference_key = ANY($2::text[])
+               UNION SELECT named_by_serial.invoice_id
+               FROM unnest($3::text[]) AS serial (key)
+               CROSS JOIN LATERAL (
+                   SELECT invoice_id FROM open_items
+                   WHERE tenant = $1 AND serial_keys @> ARRAY[serial.key]
+               ) AS named_by_serial
+               UNION SELECT invoice_id FROM open_items
+               WHERE tenant = $1 AND invoice_id = ANY($4::text[])
+               UNION SELECT open_for.invoice_id
+               FROM unnest($5::text[], $6::bigint[]) AS paid (currency, minor)
+               CROSS JOIN LATERAL (
+                   SELECT invoice_id FROM open_items o
+                   WHERE o.tenant = $1 AND o.settled_at IS NULL
+                     AND o.currency = paid.currency
+                     AND o.amount_minor - o.paid_minor - o.credited_minor
+                         - o.written_off_minor = paid.minor
+                   OFFSET 0
+               ) AS open_for""",
+            tenant,
+            sorted({key for clue in clues for key in clue.trusted_reference_keys}),
+            sorted({serial for clue in clues for serial in clue.serials}),
+            sorted({invoice_id for payment in payments for invoice_id in payment.invoice_ids}),
+            [currency for currency, _ in amounts],
+            [minor for _, minor in amounts],
+        )
+        return {row["invoice_id"] for row in rows}
 
     async def _payers_of_many(
         self,
