@@ -30,7 +30,6 @@ from payments.domain.checks import CheckedStatement, check_file
 from payments.domain.ledger import InvoiceBalance
 from payments.domain.matching import Allocation as MatchAllocation
 from payments.domain.matching import (
-    Clues,
     Decision,
     IncomingPayment,
     Matched,
@@ -100,7 +99,7 @@ async def import_statements(
         await _refuse_conflicts(db, tenant, checked)
         reports: list[StatementReport] = []
         current: _StatementImport | None = None
-        async for item in _read_ahead(reader, _chunks(_unspooled(spool), tenant)):
+        async for item in _read_ahead(reader, _keyed_chunks(_unspooled(spool))):
             if isinstance(item, Statement):
                 if current is not None:
                     reports.append(await current.finish())
@@ -135,46 +134,13 @@ def _unspooled(spool: IO[bytes]) -> Iterator[StatementItem]:
             return
 
 
-@dataclass(frozen=True)
-class _Received:
-    """A payment line of a booked credit: where it was read, the payment, and the clues its
-    candidates are looked up by."""
-
-    arrival: _Arrival
-    payment: IncomingPayment
-    clues: Clues
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """A chunk of a statement's entries, keyed, with the payments of its booked credits (by
-    entry number) worked out ahead, by the reader, while the chunk before is written."""
-
-    entries: list[KeyedEntry]
-    payments: dict[int, list[_Received]]
-
-
-def _chunks(items: Iterator[StatementItem], tenant: str) -> Iterator[Statement | _Chunk]:
-    """Each statement, then its entries a chunk at a time."""
+def _keyed_chunks(items: Iterator[StatementItem]) -> Iterator[Statement | list[KeyedEntry]]:
+    """Each statement, then its entries, keyed, a chunk at a time."""
     for statement, entries in sections(items):
         yield statement
         keys = EntryKeys()
-        while keyed := key_entries(islice(entries, CHUNK_ENTRIES), keys):
-            payments = {
-                entry.entry.number: _received(tenant, statement, entry.entry, entry.key)
-                for entry in keyed
-                if entry.key is not None and entry.kind == "credit"
-            }
-            yield _Chunk(keyed, payments)
-
-
-def _received(tenant: str, statement: Statement, entry: Entry, key: str) -> list[_Received]:
-    received = []
-    for line in payment_lines(entry):
-        arrival = _Arrival(statement, entry, line, key)
-        payment = arrival.payment(tenant)
-        received.append(_Received(arrival, payment, clues_of(payment)))
-    return received
+        while chunk := key_entries(islice(entries, CHUNK_ENTRIES), keys):
+            yield chunk
 
 
 async def _read_ahead(reader: Executor, items: Iterator[T]) -> AsyncIterator[T]:
@@ -239,7 +205,7 @@ class _StatementImport:
                 raise StatementConflict(statement)
         return cls(db, tenant, checked, tolerance, progress)
 
-    async def add(self, chunk: _Chunk) -> None:
+    async def add(self, chunk: list[KeyedEntry]) -> None:
         if self.progress.completed:
             return
         async with self.db.transaction() as tx:
@@ -267,7 +233,7 @@ async def _import_chunk(
     tx: Transaction,
     tenant: str,
     statement: Statement,
-    chunk: _Chunk,
+    chunk: list[KeyedEntry],
     tolerance: Tolerance,
     counts: Counter[str],
 ) -> None:
@@ -278,40 +244,43 @@ async def _import_chunk(
     await store.lock_imports(tenant)
     progress = await store.lock_progress(tenant, account, statement_id)
     assert progress is not None, "the statement row is committed before its first chunk"
-    fresh = [keyed for keyed in chunk.entries if keyed.entry.number > progress.imported_through]
+    fresh = [keyed for keyed in chunk if keyed.entry.number > progress.imported_through]
     if not fresh:
         return
     first_reports = await store.book_entries(tenant, account, statement_id, fresh)
     await store.save_entries(tenant, account, statement_id, fresh, first_reports)
-    received: list[_Received] = []
+    arrivals: list[_Arrival] = []
     for keyed in fresh:
         counts[keyed.kind] += 1
         if keyed.key is not None and keyed.key not in first_reports:
             counts["already_booked"] += 1
         elif keyed.key is not None and keyed.kind == "credit":
-            received.extend(chunk.payments[keyed.entry.number])
-    for decision in await _receive_many(tx, tenant, received, tolerance):
+            arrivals.extend(
+                _Arrival(statement, keyed.entry, line, keyed.key)
+                for line in payment_lines(keyed.entry)
+            )
+    for decision in await _receive_many(tx, tenant, arrivals, tolerance):
         counts["payments"] += 1
         counts["matched" if isinstance(decision, Matched) else "unmatched"] += 1
     await store.advance(tenant, account, statement_id, fresh[-1].entry.number)
 
 
 async def _receive_many(
-    tx: Transaction, tenant: str, received: list[_Received], tolerance: Tolerance
+    tx: Transaction, tenant: str, arrivals: list[_Arrival], tolerance: Tolerance
 ) -> list[Decision]:
     """`receive` for many payments at once: one look-up of every item they may pay, matched in
     order against it (a payment that settles an invoice is seen by the next one), then every
     change and event written in bulk."""
-    if not received:
+    if not arrivals:
         return []
     ledger = LedgerRepository(tx.connection)
-    candidates = await ledger.open_items_for_many(
-        tenant, [r.payment for r in received], [r.clues for r in received]
-    )
+    payments = [arrival.payment(tenant) for arrival in arrivals]
+    clues = [clues_of(payment) for payment in payments]
+    candidates = await ledger.open_items_for_many(tenant, payments, clues)
     decisions: list[Decision] = []
-    for line in received:
-        decision = decide(line.payment, candidates.items, tolerance, line.clues)
-        apply(candidates.items, line.payment, decision)
+    for payment, payment_clues in zip(payments, clues, strict=True):
+        decision = decide(payment, candidates.items, tolerance, payment_clues)
+        apply(candidates.items, payment, decision)
         decisions.append(decision)
     paid = {a.invoice_id for d in decisions if isinstance(d, Matched) for a in d.invoices}
     book = _ChunkBook(
@@ -320,8 +289,8 @@ async def _receive_many(
         {invoice_id: candidates.balance(invoice_id) for invoice_id in paid},
         await ledger.payment_ids_of(tenant, paid),
     )
-    for line, decision in zip(received, decisions, strict=True):
-        book.add(line.payment, line.arrival, decision)
+    for payment, arrival, decision in zip(payments, arrivals, decisions, strict=True):
+        book.add(payment, arrival, decision)
     await book.save(tx, ledger)
     return decisions
 
