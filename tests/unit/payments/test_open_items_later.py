@@ -18,8 +18,8 @@ from payments.domain.matching import (
 from payments.domain.openitems import OpenItem, OpenItems, StoredItem
 from payments.domain.references import reference_key
 from payments.domain.remittance import serial_keys
-from payments.domain.statement import CreditorReference
-from settle_simulators.bank import LabelledPayment, PortfolioItem, portfolio
+from settle_simulators.bank import portfolio
+from tests.unit.payments.labelled_portfolio import incoming, open_item
 
 CHUNK = 100
 
@@ -50,10 +50,10 @@ def test_items_added_for_later_are_indexed_when_their_customer_is_asked_for() ->
 
 def test_a_chunk_decides_as_if_every_item_were_indexed_at_once() -> None:
     book = portfolio(seed=5, customers=300, invoices=3000, payments=600)
-    stored = {item.item_id: _stored(item) for item in book.items}
+    stored = {item.item_id: open_item(item) for item in book.items}
     accounts = {account: {customer: 1} for account, customer in book.known_accounts().items()}
     names = {c.customer_id: c.name for c in book.customers}
-    payments = [_incoming(n, p) for n, p in enumerate(book.payments)]
+    payments = [incoming(n, p) for n, p in enumerate(book.payments)]
     lazily_indexed = deferred = 0
 
     for start in range(0, len(payments), CHUNK):
@@ -140,32 +140,3 @@ def _outcome(decision: Decision) -> object:
     if isinstance(decision, Unmatched):
         return ("unmatched", decision.reason, [s.invoice_ids for s in decision.suggestions])
     return ("matched", decision.allocations, decision.evidence)
-
-
-def _stored(item: PortfolioItem) -> OpenItem:
-    return OpenItem(
-        item.item_id,
-        item.number,
-        item.customer_id,
-        item.amount.currency,
-        item.amount.amount_minor,
-        item.amount.amount_minor,
-        item.payment_reference,
-        item.issue_date,
-        item.due_date,
-        "credit" if item.credit else "invoice",
-    )
-
-
-def _incoming(number: int, labelled: LabelledPayment) -> IncomingPayment:
-    entry = labelled.entry
-    reference = entry.structured_reference
-    return IncomingPayment(
-        f"P-{number}",
-        entry.amount,
-        entry.counterparty_name,
-        entry.counterparty_iban,
-        (entry.remittance,) if entry.remittance else (),
-        (CreditorReference(reference, "SCOR"),) if reference else (),
-        booked_on=entry.booking_date,
-    )

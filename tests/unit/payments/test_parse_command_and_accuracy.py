@@ -5,11 +5,11 @@ import io
 import json
 from pathlib import Path
 
-from payments.domain.matching import IncomingPayment, Matched, apply, decide
-from payments.domain.openitems import OpenItem, OpenItems
-from payments.domain.statement import CreditorReference
+from payments.domain.matching import Matched, apply, decide
+from payments.domain.openitems import OpenItems
 from payments.entrypoints import parse
-from settle_simulators.bank import LabelledPayment, Portfolio, portfolio
+from settle_simulators.bank import Portfolio, portfolio
+from tests.unit.payments.labelled_portfolio import incoming, open_item
 
 CORPORA = Path(__file__).parents[2] / "fixtures" / "corpora"
 
@@ -45,37 +45,10 @@ def _index(book: Portfolio) -> OpenItems:
     for customer in book.customers:
         items.add_customer(customer.customer_id, customer.name)
     for item in book.items:
-        items.add(
-            OpenItem(
-                item.item_id,
-                item.number,
-                item.customer_id,
-                "EUR",
-                item.amount.amount_minor,
-                item.amount.amount_minor,
-                item.payment_reference,
-                item.issue_date,
-                item.due_date,
-                "credit" if item.credit else "invoice",
-            )
-        )
+        items.add(open_item(item))
     for account, customer_id in book.known_accounts().items():
         items.learn_account(account, customer_id)
     return items
-
-
-def _incoming(number: int, labelled: LabelledPayment) -> IncomingPayment:
-    entry = labelled.entry
-    reference = entry.structured_reference
-    return IncomingPayment(
-        f"P-{number}",
-        entry.amount,
-        entry.counterparty_name,
-        entry.counterparty_iban,
-        (entry.remittance,) if entry.remittance else (),
-        (CreditorReference(reference, "SCOR"),) if reference else (),
-        booked_on=entry.booking_date,
-    )
 
 
 def test_on_a_noisy_labelled_portfolio_nothing_is_matched_wrongly() -> None:
@@ -84,7 +57,7 @@ def test_on_a_noisy_labelled_portfolio_nothing_is_matched_wrongly() -> None:
     wrong, automatic = [], 0
 
     for number, labelled in enumerate(book.payments):
-        payment = _incoming(number, labelled)
+        payment = incoming(number, labelled)
         decision = decide(payment, items)
         apply(items, payment, decision)
         if isinstance(decision, Matched):
