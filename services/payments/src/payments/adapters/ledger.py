@@ -204,7 +204,7 @@ class LedgerRepository:
             payment.amount.amount_minor,
         )
         for row in rows:
-            items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
+            items.add_stored(_stored_item(row))
         for credit in await self._customer_credits(tenant, payers):
             items.add(credit)
         return items
@@ -508,7 +508,7 @@ class LedgerRepository:
         later: dict[str, list[asyncpg.Record]] = {}
         for row in rows:
             if row["invoice_id"] in named:
-                items.add(_open_item(row), row["reference_key"], row["serial_keys"] or None)
+                items.add_stored(_stored_item(row))
             else:
                 later.setdefault(row["customer_id"], []).append(row)
         for customer_id, customer_rows in later.items():
@@ -741,8 +741,11 @@ def _balance(row: asyncpg.Record) -> InvoiceBalance:
 
 
 def _stored_items(rows: list[asyncpg.Record]) -> Iterator[StoredItem]:
-    for row in rows:
-        yield StoredItem(_open_item(row), row["reference_key"], row["serial_keys"] or None)
+    return (_stored_item(row) for row in rows)
+
+
+def _stored_item(row: asyncpg.Record) -> StoredItem:
+    return StoredItem(_open_item(row), row["reference_key"], row["serial_keys"] or None)
 
 
 def _open_item(row: asyncpg.Record) -> OpenItem:

@@ -121,6 +121,9 @@ class OpenItems:
         if item.is_open and not item.is_credit:
             self._by_open_amount.setdefault((item.currency, item.open_minor), []).append(item)
 
+    def add_stored(self, stored: StoredItem) -> None:
+        self.add(stored.item, stored.reference, stored.serials)
+
     def add_later(self, customer_id: str, items: Callable[[], Iterable[StoredItem]]) -> None:
         """A customer's items that only a look-up by customer may want: the caller promises
         that none of them is named by the payments to match, nor open for an amount one of them
@@ -158,7 +161,7 @@ class OpenItems:
     def of_customer(self, customer_id: str) -> Iterator[OpenItem]:
         for items in self._later.pop(customer_id, ()):
             for stored in items():
-                self.add(stored.item, stored.reference, stored.serials)
+                self.add_stored(stored)
         return (item for item in self._by_customer.get(customer_id, ()) if item.is_open)
 
     def with_open_amount(self, amount: Money) -> list[OpenItem]:
