@@ -2,7 +2,13 @@
 
 import pytest
 
-from payments.domain.amounts import AmountError, display, minor_units, money_from_text
+from payments.domain.amounts import (
+    AmountError,
+    display,
+    display_minor,
+    minor_units,
+    money_from_text,
+)
 from settle_shared.money import Money
 
 
@@ -55,3 +61,23 @@ def test_display_shows_the_currency_and_its_decimals() -> None:
     assert display(Money.of(123450, "EUR")) == "EUR 1234.50"
     assert display(Money.of(2700, "JPY")) == "JPY 2700"
     assert display(Money.of(1234, "KWD")) == "KWD 1.234"
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "shown"),
+    [
+        (5, "EUR", "EUR 0.05"),
+        (-5, "EUR", "EUR -0.05"),
+        (-123450, "EUR", "EUR -1234.50"),
+        (0, "EUR", "EUR 0.00"),
+        (0, "JPY", "JPY 0"),
+        (-2700, "JPY", "JPY -2700"),
+        (1, "KWD", "KWD 0.001"),
+        (100000000000000000, "EUR", "EUR 1000000000000000.00"),
+    ],
+)
+def test_display_minor_shows_what_display_of_the_money_shows(
+    minor: int, currency: str, shown: str
+) -> None:
+    assert display_minor(minor, currency) == shown
+    assert display(Money.of(minor, currency)) == shown

@@ -41,9 +41,17 @@ def minor_units(text: str, currency: str) -> int:
 
 def display(money: Money) -> str:
     """'EUR 1234.50': for evidence and error messages, not for invoices."""
-    exponent = money.exponent
-    value = Decimal(money.amount_minor).scaleb(-exponent)
-    return f"{money.currency} {value:.{exponent}f}"
+    return display_minor(money.amount_minor, money.currency)
+
+
+def display_minor(amount_minor: int, currency: str) -> str:
+    """`display` of an amount in minor units, without making it Money first: evidence puts
+    several amounts into words for nearly every payment of a statement."""
+    exponent = currency_exponent(currency)
+    sign = "-" if amount_minor < 0 else ""
+    whole, fraction = divmod(abs(amount_minor), 10**exponent)
+    decimals = f".{fraction:0{exponent}d}" if exponent else ""
+    return f"{currency} {sign}{whole}{decimals}"
 
 
 def _known(currency: str) -> str:

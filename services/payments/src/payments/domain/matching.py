@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from itertools import islice
 
-from payments.domain.amounts import display
+from payments.domain.amounts import display, display_minor
 from payments.domain.openitems import OpenItem, OpenItems
 from payments.domain.references import check_reference, references_in_text
 from payments.domain.remittance import (
@@ -600,8 +601,8 @@ class _Decision:
             candidate.findings.append(
                 Finding(
                     AMOUNT,
-                    f"the amount {display(self.payment.amount)} equals what is open on "
-                    f"{item.label}",
+                    f"the amount {display_minor(self.amount, self.currency)} equals what is "
+                    f"open on {item.label}",
                     0.3,
                 )
             )
@@ -726,13 +727,14 @@ class _Decision:
             self._verdict(a, open_before[a.invoice_id]) for a in allocations if not a.is_credit
         ]
         verdicts.extend(
-            f"credit note {a.invoice_number} of {display(a.amount)} is netted"
+            f"credit note {a.invoice_number} of {display_minor(a.amount_minor, a.currency)} "
+            "is netted"
             for a in allocations
             if a.is_credit
         )
         if unapplied:
             verdicts.append(
-                f"{display(Money.of(unapplied, self.currency))} more than is open stays "
+                f"{display_minor(unapplied, self.currency)} more than is open stays "
                 "unapplied, within tolerance"
             )
         chosen = set(open_before)
@@ -745,11 +747,15 @@ class _Decision:
         ]
         rejected = [
             *self.rejected,
-            *(
-                f"{c.item.label}: {c.signals()} {'agree' if len(c.findings) > 1 else 'agrees'}, "
-                "but nothing in the payment names it"
-                for c in self._ranked()
-                if c.item.invoice_id not in chosen and c.findings
+            *islice(
+                (
+                    f"{c.item.label}: {c.signals()} "
+                    f"{'agree' if len(c.findings) > 1 else 'agrees'}, "
+                    "but nothing in the payment names it"
+                    for c in self._ranked()
+                    if c.item.invoice_id not in chosen and c.findings
+                ),
+                MAX_REJECTED,
             ),
         ][:MAX_REJECTED]
         signals = (*self._notes(), *found, *([plan.verdict] if plan.verdict else ()), *verdicts)
@@ -771,16 +777,17 @@ class _Decision:
 
     def _verdict(self, allocation: Allocation, open_before: int) -> str:
         label = f"invoice {allocation.invoice_number}"
-        was_open = display(Money.of(open_before, allocation.currency))
-        paid = display(allocation.amount)
+        currency = allocation.currency
+        was_open = display_minor(open_before, currency)
+        paid = display_minor(allocation.amount_minor, currency)
         if allocation.settles and allocation.written_off_minor:
             return (
                 f"pays {paid} of the {was_open} open on {label}: settled, "
-                f"{display(allocation.written_off)} short is within tolerance"
+                f"{display_minor(allocation.written_off_minor, currency)} short is within tolerance"
             )
         if allocation.settles:
             return f"pays the full open amount {was_open}: {label} settled"
-        remaining = display(Money.of(open_before - allocation.amount_minor, allocation.currency))
+        remaining = display_minor(open_before - allocation.amount_minor, currency)
         return (
             f"pays {paid} of the {was_open} open: partial payment of {label}, "
             f"{remaining} stays open"
@@ -793,13 +800,16 @@ class _Decision:
         found = [f.says for c in ranked for f in c.findings if f.identifies]
         rejected = [
             *self.rejected,
-            *(
-                f"{c.item.label}: named by {c.signals()}, not applied: {reason}"
-                if c.names_it
-                else f"{c.item.label}: {c.signals()} "
-                f"{'agree' if len(c.findings) > 1 else 'agrees'}, not enough to match"
-                for c in ranked
-                if c.findings
+            *islice(
+                (
+                    f"{c.item.label}: named by {c.signals()}, not applied: {reason}"
+                    if c.names_it
+                    else f"{c.item.label}: {c.signals()} "
+                    f"{'agree' if len(c.findings) > 1 else 'agrees'}, not enough to match"
+                    for c in ranked
+                    if c.findings
+                ),
+                MAX_REJECTED,
             ),
         ][:MAX_REJECTED]
         singles = [
