@@ -16,7 +16,7 @@ from settle_shared.clock import Clock
 from settle_shared.cloudevents import CloudEvent
 from settle_shared.consumer import Received
 from settle_shared.errors import RejectedMessage
-from settle_shared.outbox import OutboxWriter
+from settle_shared.outbox import OutboxBatch, OutboxWriter
 from settle_shared.pg import Connection
 from settle_shared.registry import EventPayload
 
@@ -36,6 +36,14 @@ class Transaction:
     async def publish_many(self, payloads: Sequence[EventPayload]) -> list[CloudEvent]:
         """Queue many events at once, in order (bulk imports)."""
         return await self.outbox.add_many(self.connection, payloads)
+
+    def outbox_batch(self) -> OutboxBatch:
+        """Events to turn into outbox rows before `publish_batch` stores them (bulk imports
+        that do so while their other statements run)."""
+        return self.outbox.batch()
+
+    async def publish_batch(self, batch: OutboxBatch) -> list[CloudEvent]:
+        return await self.outbox.store(self.connection, batch)
 
 
 class Database:

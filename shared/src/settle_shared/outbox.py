@@ -10,7 +10,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -44,6 +45,41 @@ _INSERT_MANY = """WITH queued AS (
     SELECT pg_notify($7, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued"""
 
 
+class OutboxBatch:
+    """Events turned into outbox rows and not stored yet: the CPU half of `add_many`. A bulk
+    writer fills one while its other statements run, then stores it."""
+
+    def __init__(self, source: str, now: datetime, new_id: Callable[[], str]) -> None:
+        self._source = source
+        self._now = now
+        self._new_id = new_id
+        self._trace = current_trace_headers()
+        self.events: list[CloudEvent] = []
+        self.columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+
+    def add(self, payloads: Iterable[EventPayload]) -> None:
+        for payload in payloads:
+            event = envelope(
+                payload,
+                source=self._source,
+                time=self._now,
+                event_id=self._new_id(),
+                trace=self._trace,
+            )
+            topic, key = destination(payload)
+            values = (
+                event.id,
+                event.type,
+                topic,
+                key,
+                event.to_value(),
+                orjson.dumps(event.header_texts()).decode(),
+            )
+            for column, value in zip(self.columns, values, strict=True):
+                column.append(value)
+            self.events.append(event)
+
+
 class OutboxWriter:
     def __init__(self, source: str, clock: Clock, new_id: Callable[[], str] = lambda: str(uuid4())):
         self._source = source
@@ -59,30 +95,19 @@ class OutboxWriter:
         self, connection: Connection, payloads: Sequence[EventPayload]
     ) -> list[CloudEvent]:
         """Store many events in one pipelined statement, in order; for bulk imports."""
-        trace = current_trace_headers()
-        now = self._clock.now()
-        events: list[CloudEvent] = []
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
-        for payload in payloads:
-            event = envelope(
-                payload, source=self._source, time=now, event_id=self._new_id(), trace=trace
-            )
-            topic, key = destination(payload)
-            values = (
-                event.id,
-                event.type,
-                topic,
-                key,
-                event.to_value(),
-                orjson.dumps(event.header_texts()).decode(),
-            )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-            events.append(event)
-        if events:
+        batch = self.batch()
+        batch.add(payloads)
+        return await self.store(connection, batch)
+
+    def batch(self) -> OutboxBatch:
+        return OutboxBatch(self._source, self._clock.now(), self._new_id)
+
+    async def store(self, connection: Connection, batch: OutboxBatch) -> list[CloudEvent]:
+        """Store a batch's events in the caller's transaction, in order, in one statement."""
+        if batch.events:
             # The NOTIFY is delivered at commit; Postgres folds repeats in one transaction.
-            await connection.execute(_INSERT_MANY, *columns, NOTIFY_CHANNEL)
-        return events
+            await connection.execute(_INSERT_MANY, *batch.columns, NOTIFY_CHANNEL)
+        return batch.events
 
 
 class OutboxRelay:
