@@ -13,12 +13,14 @@ import asyncpg
 import pytest
 
 from payments import statement_import
+from payments.adapters.ledger import LedgerRepository
 from payments.bootstrap import SERVICE, Components, PaymentsSettings
 from payments.domain.matching import Tolerance
 from settle_shared.clock import FixedClock
 from settle_shared.events.erp import CUSTOMER_EXAMPLE
 from settle_shared.events.ingestion import CreditNoteIssued, CustomerUpserted, InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
+from settle_shared.outbox import OutboxBatch
 from settle_shared.testing.harness import ServiceHarness, payloads
 from settle_simulators.bank import Portfolio
 from settle_simulators.camt_generator import (
@@ -254,6 +256,55 @@ async def test_an_import_cut_short_resumes_where_it_stopped_without_crediting_tw
             ),
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("owner", "part"),
+    [(LedgerRepository, "apply_to_invoices"), (OutboxBatch, "add")],
+    ids=["the chunk's writes", "its events' outbox rows"],
+)
+async def test_a_chunk_failing_while_its_rows_and_events_are_written_leaves_nothing_of_itself(
+    service: ServiceHarness,
+    book: Portfolio,
+    statement_file: tuple[bytes, GeneratedStatement],
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    part: str,
+) -> None:
+    """A chunk's rows are written while its events become outbox rows: whichever fails, the
+    chunk commits nothing, the error is the caller's, and the connection serves the rest."""
+    monkeypatch.setattr(statement_import, "CHUNK_ENTRIES", 300)
+    original = getattr(owner, part)
+    calls = Counter[str]()
+
+    def fails_in_the_fourth_chunk(*arguments: Any) -> Any:
+        calls["chunks"] += 1
+        if calls["chunks"] == 4:
+            raise ConnectionResetError("the disk is full")
+        return original(*arguments)
+
+    monkeypatch.setattr(owner, part, fails_in_the_fourth_chunk)
+    if owner is OutboxBatch:
+        # A chunk adds its events a slice at a time; fail on its first slice.
+        monkeypatch.setattr(statement_import, "EVENTS_PER_TURN", 100_000)
+    with pytest.raises(ConnectionResetError, match="the disk is full"):
+        await _import(service, statement_file[0])
+    first_payments = await _count(service.pool, "payments")
+
+    assert await _count(service.pool, "statement_entries") == 900
+    assert first_payments > 0
+    assert first_payments == await service.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE event_type = $1", RECEIVED
+    )
+    monkeypatch.setattr(owner, part, original)
+    report = await _import(service, statement_file[0])
+    await _relay_everything(service)
+
+    assert report.statements[0].status == "imported"
+    assert await _count(service.pool, "statement_entries") == ENTRIES
+    assert await _count(service.pool, "payments") == len(book.payments) > first_payments
+    received = [event["payment_id"] for event in _events(service, RECEIVED)]
+    assert len(received) == len(set(received)) == len(book.payments)
 
 
 async def test_the_same_statement_uploaded_twice_at_once_credits_each_payment_once(
