@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
-from pydantic import ValidationError
-
-from settle_shared.money import Money, currency_exponent
+from settle_shared.money import ISO_4217_IN_USE, Money, currency_exponent
 
 # ISO 20022 amounts: a non-negative xs:decimal with at most 18 digits in all.
 _DECIMAL = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?$")
 MAX_DIGITS = 18
+_CURRENCIES = frozenset(ISO_4217_IN_USE)
 
 
 class AmountError(ValueError):
@@ -29,14 +27,16 @@ def minor_units(text: str, currency: str) -> int:
     found = _DECIMAL.match(stripped)
     if found is None:
         raise AmountError(f"{text!r} is not a plain decimal amount")
-    digits = found["whole"] + (found["fraction"] or "")
-    if len(digits.lstrip("0")) > MAX_DIGITS:
+    whole, fraction = found["whole"], found["fraction"] or ""
+    if len((whole + fraction).lstrip("0")) > MAX_DIGITS:
         raise AmountError(f"{stripped} has more than {MAX_DIGITS} digits")
-    exponent = currency_exponent(_known(currency))
-    scaled = Decimal(stripped).scaleb(exponent)
-    if scaled != scaled.to_integral_value():
+    if currency not in _CURRENCIES:
+        raise AmountError(f"{currency!r} is not an ISO 4217 currency code")
+    exponent = currency_exponent(currency)
+    if fraction[exponent:].strip("0"):
         raise AmountError(f"{currency} {stripped} has more decimals than {currency}'s {exponent}")
-    return int(scaled)
+    # The digits shifted by the exponent, as text: no Decimal for each amount of a statement.
+    return int(whole + fraction[:exponent].ljust(exponent, "0"))
 
 
 def display(money: Money) -> str:
@@ -52,11 +52,3 @@ def display_minor(amount_minor: int, currency: str) -> str:
     whole, fraction = divmod(abs(amount_minor), 10**exponent)
     decimals = f".{fraction:0{exponent}d}" if exponent else ""
     return f"{currency} {sign}{whole}{decimals}"
-
-
-def _known(currency: str) -> str:
-    try:
-        Money.of(0, currency)
-    except ValidationError as error:
-        raise AmountError(f"{currency!r} is not an ISO 4217 currency code") from error
-    return currency
