@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from payments.domain.amounts import AmountError, display, minor_units
+from payments.domain.amounts import AmountError, display, display_minor, minor_units
 from payments.domain.identity import canonical
 from payments.domain.statement import (
     Balance,
@@ -126,8 +126,8 @@ class _Tally:
             Problem(
                 closing.at.describe(),
                 f"statement {self.statement.statement_id}: {opening.code} {_signed(opening)} "
-                f"+ booked credits {_money(self.booked_credits_minor, currency)} "
-                f"- booked debits {_money(self.booked_debits_minor, currency)} "
+                f"+ booked credits {display_minor(self.booked_credits_minor, currency)} "
+                f"- booked debits {display_minor(self.booked_debits_minor, currency)} "
                 f"= {_signed_minor(expected, currency)} expected, "
                 f"but {closing.code} is {_signed(closing)}",
             )
@@ -168,8 +168,8 @@ class _Tally:
                     Problem(
                         total.at.describe(),
                         f"{where} states {label} summing to "
-                        f"{_money(stated_minor, self.currency)} but they sum to "
-                        f"{_money(minor, self.currency)}",
+                        f"{display_minor(stated_minor, self.currency)} but they sum to "
+                        f"{display_minor(minor, self.currency)}",
                     )
                 )
         return problems
@@ -220,7 +220,7 @@ def _transaction_problems(entry: Entry, name: str) -> list[Problem]:
         Problem(
             entry.at.describe(),
             f"{name}: its {len(stated)} transaction(s) add up to "
-            f"{_money(total, entry.amount.currency)} but the entry amount is "
+            f"{display_minor(total, entry.amount.currency)} but the entry amount is "
             f"{display(entry.amount)}",
         )
     ]
@@ -243,12 +243,8 @@ def _line(item: StatementItem) -> bytes:
     return json.dumps(canonical(item), sort_keys=True, ensure_ascii=False).encode() + b"\n"
 
 
-def _money(minor: int, currency: str) -> str:
-    return display(Money.of(minor, currency))
-
-
 def _signed_minor(minor: int, currency: str) -> str:
-    return f"{_money(abs(minor), currency)} {'CRDT' if minor >= 0 else 'DBIT'}"
+    return f"{display_minor(abs(minor), currency)} {'CRDT' if minor >= 0 else 'DBIT'}"
 
 
 def _signed(balance: Balance) -> str:

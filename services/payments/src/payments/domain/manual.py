@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from payments.domain.amounts import display
+from payments.domain.amounts import display, display_minor
 from payments.domain.matching import Allocation, Evidence, Matched
 from payments.domain.openitems import OpenItem
 from settle_shared.money import Money
@@ -120,14 +120,14 @@ def _shares(
         if share is not None and share > item.open_minor:
             raise ManualMatchRefused(
                 "over-allocated",
-                f"{display(Money.of(share, amount.currency))} for invoice {item.invoice_number}, "
-                f"but only {display(Money.of(item.open_minor, amount.currency))} is open",
+                f"{display_minor(share, amount.currency)} for invoice {item.invoice_number}, "
+                f"but only {display_minor(item.open_minor, amount.currency)} is open",
             )
     left = amount.amount_minor - sum(given.values())
     if left < 0:
         raise ManualMatchRefused(
             "over-allocated",
-            f"{display(Money.of(sum(given.values()), amount.currency))} allocated, but the "
+            f"{display_minor(sum(given.values()), amount.currency)} allocated, but the "
             f"payment is {display(amount)}",
         )
     shares = dict(given)
