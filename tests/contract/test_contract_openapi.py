@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from openapi_spec_validator import validate
 
 from settle_local import contracts
-from settle_shared.auth import caller_tenant
+from settle_shared.auth import caller
 from settle_shared.problems import PROBLEM_JSON
 from settle_shared.runtime import ServiceDefinition, openapi_app
 
@@ -80,7 +80,7 @@ def documented_routes(app: FastAPI) -> Iterator[tuple[str, RouteContext]]:
 def error_paths(route: RouteContext, operation: dict[str, Any]) -> dict[int, list[str]]:
     """The problem statuses a route can answer with, each with the reasons why."""
     reasons: dict[int, list[str]] = {}
-    if depends_on(route.dependant, caller_tenant):
+    if depends_on(route.dependant, caller):
         reasons.setdefault(401, []).append("needs an API key (CallerTenant)")
     if operation.get("parameters") or operation.get("requestBody"):
         reasons.setdefault(422, []).append("takes input, so can fail validation")

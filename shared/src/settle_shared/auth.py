@@ -1,9 +1,13 @@
-"""Callers authenticate with an API key bound to one tenant; a tenant sees only its own data."""
+"""Callers authenticate with an API key bound to one tenant; a tenant sees only its own data.
+A key may also name who holds it, so that what a person does by hand (a manual match, say)
+says who did it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,16 +16,33 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from settle_shared.problems import ProblemError
 
 
+@dataclass(frozen=True)
+class Caller:
+    tenant: str
+    holder: str | None = None
+
+    def describe(self) -> str:
+        """Who acted, in words for evidence and reasons."""
+        return self.holder or f"a credit manager of {self.tenant}"
+
+
 class ApiKeys:
-    def __init__(self, tenant_by_key: dict[str, str]) -> None:
-        self._tenant_by_digest = {_digest(key): tenant for key, tenant in tenant_by_key.items()}
+    def __init__(self, callers_by_key: Mapping[str, str | Caller]) -> None:
+        self._caller_by_digest = {
+            _digest(key): caller if isinstance(caller, Caller) else Caller(caller)
+            for key, caller in callers_by_key.items()
+        }
+
+    def caller_for(self, key: str) -> Caller | None:
+        presented = _digest(key)
+        for digest, caller in self._caller_by_digest.items():
+            if hmac.compare_digest(digest, presented):
+                return caller
+        return None
 
     def tenant_for(self, key: str) -> str | None:
-        presented = _digest(key)
-        for digest, tenant in self._tenant_by_digest.items():
-            if hmac.compare_digest(digest, presented):
-                return tenant
-        return None
+        caller = self.caller_for(key)
+        return caller.tenant if caller else None
 
 
 def _digest(key: str) -> bytes:
@@ -42,17 +63,18 @@ _API_KEY_HEADER = APIKeyHeader(
 )
 
 
-async def caller_tenant(
+async def caller(
     request: Request,
     _bearer: Annotated[object, Depends(_BEARER)] = None,
     _header: Annotated[object, Depends(_API_KEY_HEADER)] = None,
-) -> str:
-    """The tenant of the presented key. The two security dependencies document both ways.
-    A coroutine although it awaits nothing: FastAPI runs a plain function in a worker thread."""
+) -> Caller:
+    """The tenant, and holder if named, of the presented key. The two security dependencies
+    document both ways. A coroutine although it awaits nothing: FastAPI runs a plain function
+    in a worker thread."""
     keys: ApiKeys = request.app.state.api_keys
     key = _presented_key(request)
-    tenant = keys.tenant_for(key) if key else None
-    if tenant is None:
+    found = keys.caller_for(key) if key else None
+    if found is None:
         raise ProblemError(
             401,
             "unauthenticated",
@@ -60,9 +82,14 @@ async def caller_tenant(
             "Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": 'Bearer realm="settle"'},
         )
-    return tenant
+    return found
 
 
+async def caller_tenant(who: Annotated[Caller, Depends(caller)]) -> str:
+    return who.tenant
+
+
+CallerIdentity = Annotated[Caller, Depends(caller)]
 CallerTenant = Annotated[str, Depends(caller_tenant)]
 
 

@@ -173,7 +173,7 @@ def build_app(definition: ServiceDefinition[S], settings: S, role: Role) -> Fast
         title=f"Settle {definition.name}",
         description=definition.description,
         routers=definition.routers if role in ("api", "all") else (),
-        api_keys=ApiKeys(settings.settle_api_keys),
+        api_keys=ApiKeys(settings.api_callers),
         test_mode=settings.settle_test_mode,
         lifespan=lambda app: _lifespan(app, definition, settings, role),
         max_body_bytes=definition.max_body_bytes,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from settle_shared.auth import Caller
 
 TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "test"})
@@ -14,6 +16,15 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "passwor
 
 class PlaceholderSecret(ValueError):
     pass
+
+
+class KeyHolder(BaseModel):
+    """An API key given to someone: what a person does with it by hand says who did it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str
+    holder: str = Field(min_length=1, max_length=100, pattern=r"\S")
 
 
 class KafkaSettings(BaseSettings):
@@ -65,9 +76,11 @@ class ServiceSettings(KafkaSettings):
         default=False,
         description="Enables the test clock endpoint. Never set in production.",
     )
-    settle_api_keys: dict[str, str] = Field(
+    settle_api_keys: dict[str, str | KeyHolder] = Field(
         default_factory=dict,
-        description='JSON object mapping API key to the tenant it acts for: {"<key>": "<tenant>"}',
+        description="JSON object mapping API key to the tenant it acts for, "
+        '{"<key>": "<tenant>"}, or to the tenant and who holds the key, '
+        '{"<key>": {"tenant": "<tenant>", "holder": "<name>"}}',
     )
     dead_letter_cap: int = Field(
         default=100,
@@ -77,6 +90,13 @@ class ServiceSettings(KafkaSettings):
     inbox_retention_days: int = Field(default=30, ge=1)
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @property
+    def api_callers(self) -> dict[str, Caller]:
+        return {
+            key: Caller(grant) if isinstance(grant, str) else Caller(grant.tenant, grant.holder)
+            for key, grant in self.settle_api_keys.items()
+        }
 
     @property
     def opened_pool_connections(self) -> int:
@@ -93,7 +113,8 @@ class ServiceSettings(KafkaSettings):
 
     @model_validator(mode="after")
     def _api_keys_are_real_and_name_valid_tenants(self) -> Self:
-        for tenant in self.settle_api_keys.values():
+        for caller in self.api_callers.values():
+            tenant = caller.tenant
             if not TENANT_PATTERN.fullmatch(tenant):
                 raise ValueError(
                     f"SETTLE_API_KEYS maps a key to {tenant!r}, which is no valid tenant"

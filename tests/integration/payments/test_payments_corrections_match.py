@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from payments.bootstrap import SERVICE, PaymentsSettings
+from settle_shared.auth import Caller
 from settle_shared.clock import FixedClock
 from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
@@ -20,7 +21,12 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 ACME_KEY = "key-acme-0123456789"
 OTHER_KEY = "key-other-0123456789"
-KEYS = {ACME_KEY: "acme-nl", OTHER_KEY: "other-be"}
+ANNS_KEY = "key-of-ann-0123456789"
+KEYS: dict[str, str | Caller] = {
+    ACME_KEY: "acme-nl",
+    OTHER_KEY: "other-be",
+    ANNS_KEY: Caller("acme-nl", "Ann de Wit"),
+}
 PAYER = iban("DE", "370400440532013000")
 MATCHED = "settle.payment.matched.v1"
 SETTLED = "settle.invoice.settled.v1"
@@ -139,6 +145,21 @@ async def test_a_manual_match_fills_the_invoices_earliest_due_first(
     async with service.pool.acquire() as connection:
         learned = await connection.fetch("SELECT account, customer_id FROM payer_accounts")
     assert [(row["account"], row["customer_id"]) for row in learned] == [(PAYER, "C-1")]
+
+
+async def test_a_manual_match_names_the_holder_of_the_key_that_made_it(
+    service: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    payment_id = await queued_payment(client, 20000)
+
+    response = await match(client, payment_id, [{"invoice_id": "INV-2026-000100"}], ANNS_KEY)
+
+    assert response.status_code == 200
+    [matched] = await published(service, MATCHED)
+    assert matched["evidence"]["signals"] == [
+        "matched by hand by Ann de Wit: customer phoned, pays both"
+    ]
+    assert response.json()["evidence"]["signals"] == matched["evidence"]["signals"]
 
 
 async def test_a_retried_match_is_applied_once(

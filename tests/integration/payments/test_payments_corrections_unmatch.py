@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from payments.bootstrap import SERVICE, PaymentsSettings
+from settle_shared.auth import Caller
 from settle_shared.clock import FixedClock
 from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
@@ -20,7 +21,12 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 ACME_KEY = "key-acme-0123456789"
 OTHER_KEY = "key-other-0123456789"
-KEYS = {ACME_KEY: "acme-nl", OTHER_KEY: "other-be"}
+ANNS_KEY = "key-of-ann-0123456789"
+KEYS: dict[str, str | Caller] = {
+    ACME_KEY: "acme-nl",
+    OTHER_KEY: "other-be",
+    ANNS_KEY: Caller("acme-nl", "Ann de Wit"),
+}
 PAYER = iban("DE", "370400440532013000")
 REOPENED = "settle.invoice.reopened.v1"
 UNMATCHED = "settle.payment.unmatched.v1"
@@ -124,7 +130,10 @@ async def test_unmatching_reopens_the_invoice_and_requeues_the_payment(
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["status"], body["reason"]) == ("unmatched", "unmatched by hand: wrong customer")
+    assert (body["status"], body["reason"]) == (
+        "unmatched",
+        "unmatched by hand by a credit manager of acme-nl: wrong customer",
+    )
     assert body["allocations"] == []
     [reopened] = await published(service, REOPENED)
     assert reopened["invoice_id"] == "INV-2026-000123"
@@ -133,13 +142,26 @@ async def test_unmatching_reopens_the_invoice_and_requeues_the_payment(
     assert reopened["open_amount"] == {"amount_minor": 123450, "currency": "EUR"}
     assert reopened["payment_ids"] == []
     assert reopened["reversed_payment_id"] == payment_id
-    assert reopened["reason"] == "wrong customer"
+    assert reopened["reason"] == "unmatched by hand by a credit manager of acme-nl: wrong customer"
     [queued] = await published(service, UNMATCHED)
     assert queued["payment_id"] == payment_id
-    assert queued["reason"] == "unmatched by hand: wrong customer"
+    assert queued["reason"] == "unmatched by hand by a credit manager of acme-nl: wrong customer"
     assert await open_item(service, "INV-2026-000123") == (0, None)
     [waiting] = (await client.get("/v1/unmatched", headers={"X-API-Key": ACME_KEY})).json()["items"]
     assert waiting["payment_id"] == payment_id
+
+
+async def test_an_unmatch_names_the_holder_of_the_key_that_made_it(
+    service: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    payment_id = await paid_by_reference(service, client)
+
+    response = await unmatch(client, payment_id, ANNS_KEY)
+
+    assert response.json()["reason"] == "unmatched by hand by Ann de Wit: wrong customer"
+    [reopened] = await published(service, REOPENED)
+    [queued] = await published(service, UNMATCHED)
+    assert reopened["reason"] == queued["reason"] == response.json()["reason"]
 
 
 async def test_unmatching_forgets_the_payer_account_the_match_taught(

@@ -60,10 +60,12 @@ async def match_by_hand(
 
 
 async def unmatch(
-    tx: Transaction, tenant: str, payment_id: str, reason: str, tolerance: Tolerance
+    tx: Transaction, tenant: str, payment_id: str, who: str, why: str, tolerance: Tolerance
 ) -> Unmatched:
-    """Reverse a match: the payment comes off its invoices and goes back to the work queue.
-    Lock order as in `match_by_hand`: the payment, then its invoices by id."""
+    """Reverse a match: the payment comes off its invoices and goes back to the work queue,
+    saying who took it off and why. Lock order as in `match_by_hand`: the payment, then its
+    invoices by id."""
+    reason = f"unmatched by hand by {who}: {why}"
     store = StatementRepository(tx.connection)
     record = await store.lock_payment(tenant, payment_id)
     if record is None:
@@ -129,7 +131,7 @@ def _requeued(payment: IncomingPayment, decision: Decision, reason: str) -> Unma
     """What the queue shows: the person's reason, and what matching now suggests (nothing when
     it would match by itself, for that is what a person just undid)."""
     suggestions = decision.suggestions if isinstance(decision, Unmatched) else ()
-    return Unmatched(f"unmatched by hand: {reason}", suggestions, decision.evidence)
+    return Unmatched(reason, suggestions, decision.evidence)
 
 
 def _evidence(unmatched: Unmatched) -> dict[str, list[str]]:

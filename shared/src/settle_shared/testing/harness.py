@@ -4,7 +4,7 @@ fixed clock, so handler tests drive the service through its consumers and read i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 
 from settle_shared import migrations
-from settle_shared.auth import ApiKeys
+from settle_shared.auth import ApiKeys, Caller
 from settle_shared.clock import FixedClock
 from settle_shared.consumer import ConsumerGuard, GuardPolicy
 from settle_shared.db import Database, create_pool
@@ -99,7 +99,7 @@ class ServiceHarness:
             if handled == 0:
                 return total
 
-    def api(self, api_keys: dict[str, str]) -> httpx.AsyncClient:
+    def api(self, api_keys: Mapping[str, str | Caller]) -> httpx.AsyncClient:
         """An HTTP client for the service's routes, wired to this harness's components."""
         app = create_app(
             title=self.definition.name,

@@ -13,7 +13,7 @@ from payments import corrections, statement_import
 from payments.adapters.statements import PaymentRecord, StatementRepository
 from payments.domain.manual import ManualMatchRefused, Requested
 from payments.domain.statement import StatementRejected
-from settle_shared.auth import CallerTenant
+from settle_shared.auth import CallerIdentity, CallerTenant
 from settle_shared.http import DatabaseDependency
 from settle_shared.money import Money
 from settle_shared.problems import ProblemError, documented_problem
@@ -202,7 +202,8 @@ _REFUSAL_STATUS = {"unknown-invoice": 404, "invoice-closed": 409}
     description=(
         "Applies the payment to the listed invoices (all of one customer): given amounts as "
         "given, the others filled earliest due first; what is left stays unapplied. The payer "
-        "account is learned for the customer."
+        "account is learned for the customer. The evidence keeps the note and who matched: the "
+        "API key's holder where the key names one."
     ),
     responses={
         404: documented_problem("No such payment or invoice, or not yours"),
@@ -211,13 +212,14 @@ _REFUSAL_STATUS = {"unknown-invoice": 404, "invoice-closed": 409}
     },
 )
 async def match_payment(
-    payment_id: str, body: ManualMatchRequest, tenant: CallerTenant, db: DatabaseDependency
+    payment_id: str, body: ManualMatchRequest, who: CallerIdentity, db: DatabaseDependency
 ) -> PaymentView:
+    tenant = who.tenant
     requested = [Requested(a.invoice_id, a.amount) for a in body.allocations]
     async with db.transaction() as tx:
         try:
             await corrections.match_by_hand(
-                tx, tenant, payment_id, requested, f"a credit manager of {tenant}", body.note
+                tx, tenant, payment_id, requested, who.describe(), body.note
             )
         except corrections.PaymentNotFound as missing:
             raise ProblemError(404, "not-found", "No such payment", str(missing)) from missing
@@ -237,7 +239,8 @@ async def match_payment(
     description=(
         "Reverses the payment's allocations; each invoice it paid is open again for what "
         "remains (settle.invoice.reopened.v1), and the payer account is no longer trusted for "
-        "that customer."
+        "that customer. The reason, with who unmatched (the API key's holder where the key "
+        "names one), goes with the requeued payment and the reopened invoices."
     ),
     responses={
         404: documented_problem("No such payment, or not yours"),
@@ -248,13 +251,19 @@ async def unmatch_payment(
     payment_id: str,
     body: UnmatchRequest,
     request: Request,
-    tenant: CallerTenant,
+    who: CallerIdentity,
     db: DatabaseDependency,
 ) -> PaymentView:
+    tenant = who.tenant
     async with db.transaction() as tx:
         try:
             await corrections.unmatch(
-                tx, tenant, payment_id, body.reason, request.app.state.service.tolerance
+                tx,
+                tenant,
+                payment_id,
+                who.describe(),
+                body.reason,
+                request.app.state.service.tolerance,
             )
         except corrections.PaymentNotFound as missing:
             raise ProblemError(404, "not-found", "No such payment", str(missing)) from missing
