@@ -26,6 +26,30 @@ def test_parse_prints_every_entry_and_accepts_a_consistent_file() -> None:
     assert lines[-1] == {"accepted": True, "statements": 1, "entries": 3}
 
 
+def test_parse_shows_which_entries_return_money_and_which_take_a_payment_back() -> None:
+    out, err = io.StringIO(), io.StringIO()
+
+    status = parse.main(
+        [str(CORPORA / "camt053" / "viafintech_camt053_v04_ch_postfinance.xml")], out, err
+    )
+
+    entries = {
+        line["entry"]: line
+        for line in map(json.loads, out.getvalue().splitlines())
+        if "entry" in line
+    }
+    assert status == 0
+    assert entries[9]["kind"] == "returned"
+    assert {tx["returns_a_payment"] for tx in entries[9]["transactions"]} == {
+        "NARR: RETOUR VAL 23.03.2016 BEGUENSTIGTER UNBEKANNT"
+    }
+    assert entries[12]["kind"] == "reversal"
+    assert [tx["returns_a_payment"] for tx in entries[12]["transactions"]] == [
+        "MD06: Lastschrift-Widerspruch durch den Zahlungspflichtigen"
+    ]
+    assert [tx["returns_a_payment"] for tx in entries[10]["transactions"]] == [None, None]
+
+
 def test_parse_exits_non_zero_with_the_precise_error_for_a_refused_file() -> None:
     out, err = io.StringIO(), io.StringIO()
 

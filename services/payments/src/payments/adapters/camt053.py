@@ -325,7 +325,18 @@ def _transaction(
         ),
         additional_info=node.text("AddtlTxInf"),
         at=at,
+        return_reason=_return_reason(node),
     )
+
+
+def _return_reason(node: _Node) -> str | None:
+    """RtrInf: the reason code (Cd or Prtry) and the bank's words, if the transaction returns
+    an earlier payment."""
+    if node.first("RtrInf") is None:
+        return None
+    code = node.text("RtrInf/Rsn/Cd") or node.text("RtrInf/Rsn/Prtry")
+    words = " ".join(text for found in node.all("RtrInf/AddtlInf") if (text := _clean(found.text)))
+    return ": ".join(part for part in (code, words) if part) or "no reason given"
 
 
 def _creditor_reference(node: _Node) -> CreditorReference | None:

@@ -18,17 +18,57 @@ from payments.domain.identity import digest
 from payments.domain.statement import CreditorReference, Entry, Party
 from settle_shared.money import Money
 
-EntryKind = Literal["credit", "debit", "reversal", "not_booked"]
+EntryKind = Literal["credit", "debit", "reversal", "returned", "not_booked"]
 _PAYMENT_IDS = uuid.UUID("6f1d3c0e-2b7a-5c8e-9a41-0c3e5b7d9f12")
+_NO_END_TO_END_ID = "NOTPROVIDED"
 
 
 def kind_of(entry: Entry) -> EntryKind:
-    """Only booked credits that reverse nothing are payments; the rest is recorded, not matched."""
+    """Only booked credits that reverse nothing are payments; the rest is recorded, not matched.
+    A credit all of whose transactions carry return information ("returned") is money this
+    account sent coming back, not a customer paying."""
     if not entry.booked:
         return "not_booked"
     if entry.reversal:
         return "reversal"
+    if entry.direction == "credit" and _all_returns(entry):
+        return "returned"
     return entry.direction
+
+
+def _all_returns(entry: Entry) -> bool:
+    return bool(entry.transactions) and all(tx.return_reason for tx in entry.transactions)
+
+
+@dataclass(frozen=True)
+class TakenBack:
+    """A payment this account received, sent back to the payer by a booked debit: the bank
+    reversed its booking, or the payer's bank returned it (a direct debit refunded on the
+    payer's objection, say). The debit names it by the end-to-end id the payment carried."""
+
+    end_to_end_id: str
+    amount: Money
+    reason: str
+
+
+def taken_back(entry: Entry) -> list[TakenBack]:
+    """The payments a debit entry sends back: its transactions that reverse or return one and
+    name it by end-to-end id (without one, nothing tells which payment it was)."""
+    if not entry.booked or entry.direction != "debit":
+        return []
+    single = len(entry.transactions) == 1
+    return [
+        TakenBack(
+            tx.end_to_end_id,
+            entry.amount if single or tx.amount is None else tx.amount,
+            tx.return_reason or "the bank reversed its booking",
+        )
+        for tx in entry.transactions
+        if (entry.reversal or tx.return_reason)
+        and (tx.direction or entry.direction) == "debit"
+        and tx.end_to_end_id
+        and tx.end_to_end_id.upper() != _NO_END_TO_END_ID
+    ]
 
 
 class EntryKeys:
@@ -87,8 +127,9 @@ class PaymentLine:
 
 
 def payment_lines(entry: Entry) -> list[PaymentLine]:
-    """The payments of a credit entry. A batch's transactions carry their own amounts (the file
-    checks make sure of it); a single transaction without one is the whole entry."""
+    """The payments of a credit entry (not the money it returns to this account). A batch's
+    transactions carry their own amounts (the file checks make sure of it); a single
+    transaction without one is the whole entry."""
     if not entry.transactions:
         return [
             PaymentLine(1, entry.amount, None, (), (), (), None, entry.account_servicer_reference)
@@ -106,7 +147,7 @@ def payment_lines(entry: Entry) -> list[PaymentLine]:
             bank_reference=tx.account_servicer_reference or entry.account_servicer_reference,
         )
         for tx in entry.transactions
-        if (tx.direction or entry.direction) == "credit"
+        if (tx.direction or entry.direction) == "credit" and not tx.return_reason
     ]
 
 

@@ -14,6 +14,9 @@ from settle_shared.money import Money
 
 # Where something sits in a file, and which message carried it, is not part of its content.
 POSITIONAL = frozenset({"at", "number", "statement_number", "message_id", "version"})
+# Content read since statements were first fingerprinted: left out when absent, so that what
+# was fingerprinted before keeps its fingerprint.
+READ_LATER = frozenset({"return_reason"})
 
 
 def digest(value: object) -> str:
@@ -26,7 +29,11 @@ def canonical(value: object) -> Any:
         return value
     names = _content_fields(type(value))
     if names is not None:
-        return {name: canonical(getattr(value, name)) for name in names}
+        return {
+            name: canonical(field)
+            for name in names
+            if (field := getattr(value, name)) is not None or name not in READ_LATER
+        }
     if isinstance(value, Money):
         return [value.amount_minor, value.currency]
     if isinstance(value, date):

@@ -145,6 +145,9 @@ class TransactionDetails:
     referred_documents: tuple[str, ...]
     additional_info: str | None
     at: Location
+    # The bank's return information (camt RtrInf), reason code and words: this transaction
+    # sends back an earlier payment rather than being one of its own.
+    return_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,10 @@ class StatementImportView(BaseModel):
     credits: int
     debits: int
     reversals: int
+    returned_to_this_account: int = Field(
+        description="Credits bringing back money this account sent (the bank's return "
+        "information): recorded, not payments to match"
+    )
     not_booked: int
     already_booked: int
     payments: int
@@ -326,6 +330,7 @@ def _import_view(report: statement_import.ImportReport) -> ImportView:
             credits=item.counts["credit"],
             debits=item.counts["debit"],
             reversals=item.counts["reversal"],
+            returned_to_this_account=item.counts["returned"],
             not_booked=item.counts["not_booked"],
             already_booked=item.counts["already_booked"],
             payments=item.counts["payments"],

@@ -96,6 +96,7 @@ def _entry(entry: Entry) -> dict[str, Any]:
                 "counterparty": _name(tx.debtor or tx.creditor),
                 "counterparty_account": account_id(tx.debtor or tx.creditor),
                 "end_to_end_id": tx.end_to_end_id,
+                "returns_a_payment": tx.return_reason,
                 "remittance": list(tx.remittance_lines),
                 "references": [
                     {"value": c.reference.value, "scheme": c.scheme, "valid": c.trusted}
