@@ -42,6 +42,10 @@ class BankEntry:
     end_to_end_id: str | None = None
     value_date: date | None = None
     bank_reference: str | None = None
+    # The bank reversed the booking (RvslInd), and the reason code of its return information
+    # (RtrInf): a debit sending a payment back to the payer, or a credit bringing back one.
+    reversal: bool = False
+    returns: str | None = None
 
     @property
     def signed_minor(self) -> int:
@@ -168,6 +172,8 @@ def _entry(parent: etree._Element, entry: BankEntry) -> None:
     element = _sub(parent, "Ntry")
     _amount(element, "Amt", entry.amount)
     _text(element, "CdtDbtInd", "CRDT" if entry.direction == "credit" else "DBIT")
+    if entry.reversal:
+        _text(element, "RvslInd", "true")
     _text(element, "Sts", "BOOK")
     _text(_sub(element, "BookgDt"), "Dt", entry.booking_date.isoformat())
     _text(_sub(element, "ValDt"), "Dt", (entry.value_date or entry.booking_date).isoformat())
@@ -195,6 +201,8 @@ def _transaction(details: etree._Element, entry: BankEntry) -> None:
             _text(_sub(_sub(parties, account), "Id"), "IBAN", _valid_iban(entry.counterparty_iban))
     if entry.remittance or entry.structured_reference:
         _remittance(_sub(details, "RmtInf"), entry)
+    if entry.returns:
+        _text(_sub(_sub(details, "RtrInf"), "Rsn"), "Cd", entry.returns)
 
 
 def _remittance(parent: etree._Element, entry: BankEntry) -> None:

@@ -1,5 +1,6 @@
-"""A person's corrections of matching: matching a payment from the work queue by hand, and
-taking a wrong match off its invoices."""
+"""Changes to what a payment paid after it arrived: a person's corrections of matching
+(matching a payment from the work queue by hand, taking a wrong match off its invoices), and
+payments the bank sends back to the payer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from payments import handlers
 from payments.adapters.ledger import LedgerRepository
 from payments.adapters.statements import PaymentRecord, StatementRepository
+from payments.domain.booking import TakenBack
 from payments.domain.manual import Requested, manual_match
 from payments.domain.matching import (
     Decision,
@@ -22,7 +24,7 @@ from payments.domain.matching import (
 )
 from payments.domain.openitems import OpenItem
 from settle_shared.db import Transaction
-from settle_shared.events.payments import InvoiceReopened
+from settle_shared.events.payments import InvoiceReopened, PaymentReturned
 
 
 class PaymentNotFound(Exception):
@@ -34,6 +36,10 @@ class PaymentAlreadyMatched(Exception):
 
 
 class PaymentNotMatched(Exception):
+    pass
+
+
+class PaymentReturnedToPayer(Exception):
     pass
 
 
@@ -52,6 +58,10 @@ async def match_by_hand(
         raise PaymentNotFound(f"payment {payment_id}")
     if record.status == "matched":
         raise PaymentAlreadyMatched(f"payment {payment_id} is matched already")
+    if record.status == "returned":
+        raise PaymentReturnedToPayer(
+            f"payment {payment_id} went back to the payer: {record.reason}"
+        )
     ledger = LedgerRepository(tx.connection)
     items = await ledger.lock_items(tenant, {r.invoice_id for r in requested})
     match = manual_match(record.amount, requested, items, who, note)
@@ -88,6 +98,45 @@ async def unmatch(
     await store.requeue(tenant, payment_id, queued.reason, _evidence(queued), _suggestions(queued))
     await handlers.queue_for_a_person(tx, tenant, payment, queued, now)
     return queued
+
+
+async def lock_sent_back(
+    tx: Transaction, tenant: str, account: str, back: TakenBack
+) -> PaymentRecord | None:
+    """The one payment on the account that a debit sends back to the payer, locked; None when
+    no single payment is the one it names."""
+    store = StatementRepository(tx.connection)
+    return await store.lock_payment_sent_back(tenant, account, back.end_to_end_id, back.amount)
+
+
+async def send_back(
+    tx: Transaction, tenant: str, payment: PaymentRecord, back: TakenBack, statement_id: str
+) -> None:
+    """Take a payment the bank sent back to the payer off its invoices, reopening them, and out
+    of the work queue. Lock order as in `unmatch`: the payment (locked by `lock_sent_back`),
+    then its invoices by id."""
+    store = StatementRepository(tx.connection)
+    ledger = LedgerRepository(tx.connection)
+    applied = await store.allocations(tenant, payment.payment_id)
+    invoices = await ledger.lock_items(tenant, {a.invoice_id for a in applied})
+    await ledger.remove_allocations(tenant, payment.payment_id)
+    now = tx.clock.now()
+    reason = f"sent back to the payer by statement {statement_id} ({back.reason})"
+    for invoice in invoices:
+        await _reopen(tx, ledger, tenant, invoice, payment.payment_id, reason, now)
+    await store.mark_returned(tenant, payment.payment_id, reason)
+    await tx.publish(
+        PaymentReturned(
+            tenant=tenant,
+            payment_id=payment.payment_id,
+            amount=payment.amount,
+            end_to_end_id=back.end_to_end_id,
+            reason=reason,
+            reopened_invoice_ids=[invoice.invoice_id for invoice in invoices],
+            statement_id=statement_id,
+            returned_at=now,
+        )
+    )
 
 
 async def _reopen(

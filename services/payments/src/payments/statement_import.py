@@ -15,6 +15,7 @@ from itertools import islice
 from tempfile import TemporaryFile
 from typing import IO, Literal, TypeVar
 
+from payments import corrections
 from payments.adapters.ledger import AllocationRow, InvoiceChange, LedgerRepository
 from payments.adapters.statement_files import read_statement_file
 from payments.adapters.statements import ImportProgress, PaymentRecord, StatementRepository
@@ -22,10 +23,12 @@ from payments.domain.booking import (
     EntryKeys,
     KeyedEntry,
     PaymentLine,
+    TakenBack,
     account_id,
     key_entries,
     payment_id,
     payment_lines,
+    taken_back,
 )
 from payments.domain.checks import CheckedStatement, check_file
 from payments.domain.ledger import InvoiceBalance
@@ -253,6 +256,15 @@ async def _import_chunk(
         return
     first_reports = await store.book_entries(tenant, account, statement_id, fresh)
     await store.save_entries(tenant, account, statement_id, fresh, first_reports)
+    backs = [
+        back
+        for keyed in fresh
+        if keyed.key is not None and keyed.key in first_reports
+        for back in taken_back(keyed.entry)
+    ]
+    # Payments sent back are locked before the invoices matching locks, the order in which a
+    # person's match or unmatch locks them too.
+    held = [await corrections.lock_sent_back(tx, tenant, account, back) for back in backs]
     arrivals: list[_Arrival] = []
     for keyed in fresh:
         counts[keyed.kind] += 1
@@ -266,7 +278,32 @@ async def _import_chunk(
     for decision in await _receive_many(tx, tenant, arrivals, tolerance):
         counts["payments"] += 1
         counts["matched" if isinstance(decision, Matched) else "unmatched"] += 1
+    await _send_back(tx, tenant, statement, backs, held, counts)
     await store.advance(tenant, account, statement_id, fresh[-1].entry.number)
+
+
+async def _send_back(
+    tx: Transaction,
+    tenant: str,
+    statement: Statement,
+    backs: list[TakenBack],
+    held: list[PaymentRecord | None],
+    counts: Counter[str],
+) -> None:
+    """Send back what the chunk's debits name: a payment held since the chunk began, else one
+    this chunk received (a payment may go back in the statement that booked it)."""
+    account, statement_id = statement.account.identifier, statement.statement_id
+    sent: set[str] = set()
+    for back, locked in zip(backs, held, strict=True):
+        payment = locked
+        if payment is None or payment.payment_id in sent:
+            payment = await corrections.lock_sent_back(tx, tenant, account, back)
+        if payment is None:
+            counts["sent_back_unknown"] += 1
+            continue
+        await corrections.send_back(tx, tenant, payment, back, statement_id)
+        sent.add(payment.payment_id)
+        counts["sent_back"] += 1
 
 
 async def _receive_many(

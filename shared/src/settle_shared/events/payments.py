@@ -171,6 +171,48 @@ class PaymentUnmatched(EventPayload):
         return self.payment_id
 
 
+@REGISTRY.event("settle.payment.returned", 1, PAYMENTS)
+class PaymentReturned(EventPayload):
+    """A payment received earlier went back to the payer: the bank reversed its booking, or
+    the payer's bank returned it (a direct debit refunded on the payer's objection, say). What
+    it paid comes off its invoices, each reopened (settle.invoice.reopened.v1), and it leaves
+    the work queue."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme-nl",
+                    "payment_id": _PAYMENT_ID,
+                    "amount": {"amount_minor": 123450, "currency": "EUR"},
+                    "end_to_end_id": "E2E-2026-0001",
+                    "reason": "sent back to the payer on 2026-11-27 (MD06)",
+                    "reopened_invoice_ids": ["INV-2026-000123"],
+                    "statement_id": "STMT-2026-11-27",
+                    "returned_at": "2026-11-27T08:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    tenant: TenantId
+    payment_id: EntityId
+    amount: Money
+    end_to_end_id: str
+    reason: str
+    reopened_invoice_ids: list[EntityId] = Field(
+        description="Invoices the payment was applied to, open again (may be empty)"
+    )
+    statement_id: str | None = Field(default=None, description="The statement that booked it")
+    returned_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return f"{self.tenant}:payment:{self.payment_id}"
+
+    def subject(self) -> str:
+        return self.payment_id
+
+
 @REGISTRY.event("settle.invoice.settled", 1, PAYMENTS)
 class InvoiceSettled(CustomerEvent):
     """An invoice is fully paid. Dunning stops on this."""
@@ -233,8 +275,9 @@ class InvoicePartiallyPaid(CustomerEvent):
 
 @REGISTRY.event("settle.invoice.reopened", 1, PAYMENTS)
 class InvoiceReopened(CustomerEvent):
-    """A payment applied to an invoice was taken off it (a person unmatched it): the invoice is
-    open again for what remains. Dunning resumes collecting it."""
+    """A payment applied to an invoice was taken off it (a person unmatched it, or the payment
+    went back to the payer): the invoice is open again for what remains. Dunning resumes
+    collecting it."""
 
     model_config = ConfigDict(
         json_schema_extra={

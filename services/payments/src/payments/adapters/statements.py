@@ -36,7 +36,7 @@ class PaymentRecord:
     references: list[dict[str, Any]]
     end_to_end_id: str | None
     bank_reference: str | None
-    status: Literal["matched", "unmatched"]
+    status: Literal["matched", "unmatched", "returned"]
     reason: str | None
     evidence: dict[str, list[str]]
     suggestions: list[dict[str, Any]]
@@ -219,6 +219,35 @@ class StatementRepository:
             payment_id,
         )
         return _payment(row) if row else None
+
+    async def lock_payment_sent_back(
+        self, tenant: str, account: str, end_to_end_id: str, amount: Money
+    ) -> PaymentRecord | None:
+        """The one payment on the account with this end-to-end id and amount that is not sent
+        back yet; None when there is none, or more than one to choose from."""
+        rows = await self._connection.fetch(
+            f"""SELECT {_PAYMENT_COLUMNS} FROM payments
+                WHERE tenant = $1 AND account = $2 AND end_to_end_id = $3 AND currency = $4
+                  AND amount_minor = $5 AND status <> 'returned'
+                ORDER BY seq LIMIT 2 FOR UPDATE""",
+            tenant,
+            account,
+            end_to_end_id,
+            amount.currency,
+            amount.amount_minor,
+        )
+        return _payment(rows[0]) if len(rows) == 1 else None
+
+    async def mark_returned(self, tenant: str, payment_id: str, reason: str) -> None:
+        """Out of the work queue and off the books: the money went back to the payer."""
+        await self._connection.execute(
+            """UPDATE payments SET status = 'returned', reason = $3, suggestions = '[]',
+                      unapplied_minor = 0
+               WHERE tenant = $1 AND payment_id = $2""",
+            tenant,
+            payment_id,
+            reason,
+        )
 
     async def payment(self, tenant: str, payment_id: str) -> PaymentRecord | None:
         row = await self._connection.fetchrow(

@@ -37,6 +37,15 @@ class StatementImportView(BaseModel):
         description="Credits bringing back money this account sent (the bank's return "
         "information): recorded, not payments to match"
     )
+    sent_back: int = Field(
+        description="Payments received earlier that a debit here sends back to the payer (a "
+        "reversed booking or a return, named by end-to-end id): taken off their invoices, "
+        "which are open again"
+    )
+    sent_back_unknown: int = Field(
+        description="Such debits naming no single payment Settle holds on the account: "
+        "recorded only"
+    )
     not_booked: int
     already_booked: int
     payments: int
@@ -83,7 +92,9 @@ class SuggestionView(BaseModel):
 class PaymentView(BaseModel):
     payment_id: str
     source: str
-    status: Literal["matched", "unmatched"]
+    status: Literal["matched", "unmatched", "returned"] = Field(
+        description="returned: the payment went back to the payer (reason says when and why)"
+    )
     amount: Money
     booked_on: date
     value_date: date | None
@@ -211,7 +222,9 @@ _REFUSAL_STATUS = {"unknown-invoice": 404, "invoice-closed": 409}
     ),
     responses={
         404: documented_problem("No such payment or invoice, or not yours"),
-        409: documented_problem("The payment is matched already, or an invoice is closed"),
+        409: documented_problem(
+            "The payment is matched already or went back to the payer, or an invoice is closed"
+        ),
         422: documented_problem("Currencies differ, or the allocations exceed what is there"),
     },
 )
@@ -231,6 +244,10 @@ async def match_payment(
             raise ProblemError(
                 409, "already-matched", "Payment matched already", str(matched)
             ) from matched
+        except corrections.PaymentReturnedToPayer as returned:
+            raise ProblemError(
+                409, "payment-returned", "Payment went back to the payer", str(returned)
+            ) from returned
         except ManualMatchRefused as refused:
             status = _REFUSAL_STATUS.get(refused.kind, 422)
             raise ProblemError(status, refused.kind, "Match refused", refused.detail) from refused
@@ -331,6 +348,8 @@ def _import_view(report: statement_import.ImportReport) -> ImportView:
             debits=item.counts["debit"],
             reversals=item.counts["reversal"],
             returned_to_this_account=item.counts["returned"],
+            sent_back=item.counts["sent_back"],
+            sent_back_unknown=item.counts["sent_back_unknown"],
             not_booked=item.counts["not_booked"],
             already_booked=item.counts["already_booked"],
             payments=item.counts["payments"],
