@@ -311,6 +311,9 @@ def mt940_statement(
     for entry in entries:
         closing += entry.signed_minor
         mark = "C" if entry.direction == "credit" else "D"
+        if entry.reversal:
+            # The mark names what is reversed: a debit reversing a credit is RC.
+            mark = "RC" if entry.direction == "debit" else "RD"
         day = entry.booking_date.strftime("%y%m%d")
         lines.append(
             f":61:{day}{entry.booking_date:%m%d}{mark}{_mt940_amount(entry.amount)}"
@@ -324,6 +327,7 @@ def mt940_statement(
 def _mt940_details(entry: BankEntry) -> list[str]:
     fields = [
         f"/EREF/{entry.end_to_end_id}" if entry.end_to_end_id else "",
+        f"/RTRN/{entry.returns}" if entry.returns else "",
         f"/IBAN/{entry.counterparty_iban}" if entry.counterparty_iban else "",
         f"/NAME/{entry.counterparty_name}" if entry.counterparty_name else "",
         f"/REMI/{entry.structured_reference or entry.remittance or ''}",

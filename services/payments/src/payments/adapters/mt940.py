@@ -1,8 +1,9 @@
 """SWIFT MT940 statements, read with the mt-940 library one statement (:20: to :62:) at a time,
 so memory follows the longest statement, not the file. Each statement turns into the same
 `Statement` and `Entry` values a camt.053 file gives; `:86:` texts in the Dutch structured form
-(/EREF/.../IBAN/.../NAME/.../REMI/...) and the German one (?20...) are split into payer, end to
-end id and remittance; any other `:86:` is remittance text as it stands.
+(/EREF/.../IBAN/.../NAME/.../REMI/..., /RTRN/ for a return's reason) and the German one (?20...)
+are split into payer, end to end id and remittance; any other `:86:` is remittance text as it
+stands.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ from settle_shared.money import Money
 VERSION = "MT940"
 _STATEMENT_START = re.compile(rb"^:20:")
 _TRANSACTION = re.compile(rb"^:61:")
-_DUTCH_FIELDS = re.compile(r"/(EREF|IBAN|NAME|REMI|BIC|MARF|CSID|ORDP|BENM|TRTP|PREF)/")
+_DUTCH_FIELDS = re.compile(
+    r"/(EREF|IBAN|NAME|REMI|BIC|MARF|CSID|ORDP|BENM|TRTP|PREF|RTRN|CREF|ISDT)/"
+)
+# The :61: debit/credit mark: a reversal of a credit (RC) takes money off the account, a
+# reversal of a debit (RD) brings it back.
+_DIRECTIONS: dict[str, Direction] = {"C": "credit", "D": "debit", "RC": "debit", "RD": "credit"}
 _BALANCE_CODES = {
     "final_opening_balance": "OPBD",
     "intermediate_opening_balance": "OPBD",
@@ -146,7 +152,7 @@ def _entry(
 ) -> Entry:
     signed = Decimal(data["amount"].amount)
     status = str(data.get("status") or "")
-    direction: Direction = "debit" if signed < 0 or status.endswith("D") else "credit"
+    direction = _DIRECTIONS.get(status) or ("debit" if signed < 0 else "credit")
     amount = _money(abs(signed), currency, at)
     details = _details(data, amount, direction, at)
     booked = data.get("entry_date") or data.get("date")
@@ -191,6 +197,7 @@ def _details(
         referred_documents=(),
         additional_info=_text(data.get("posting_text")),
         at=at,
+        return_reason=fields.get("RTRN"),
     )
 
 
@@ -200,7 +207,8 @@ def _dutch_fields(text: str) -> dict[str, str]:
     parts = _DUTCH_FIELDS.split(flat)
     if len(parts) < 3:
         return {}
-    return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2) if parts[i + 1]}
+    values = (part.strip().removesuffix("/") for part in parts[2::2])
+    return {name: value for name, value in zip(parts[1::2], values, strict=True) if value}
 
 
 def _money(value: Decimal, currency: str, at: Location) -> Money:
