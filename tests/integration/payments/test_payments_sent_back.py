@@ -15,7 +15,7 @@ from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
 from settle_shared.money import Money
 from settle_shared.testing.harness import ServiceHarness, payloads
-from settle_simulators.bank import BankEntry, iban, statement_xml
+from settle_simulators.bank import BankEntry, iban, mt940_statement, statement_xml
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
@@ -143,6 +143,25 @@ async def test_a_payment_sent_back_reopens_its_invoice_and_leaves_the_books(
     assert await paid_on(service, "INV-2026-000123") == 0
     view = (await client.get(f"/v1/payments/{payment_id}", headers={"X-API-Key": ACME_KEY})).json()
     assert (view["status"], view["reason"], view["allocations"]) == ("returned", reason, [])
+
+
+async def test_an_mt940_reversal_sends_back_a_payment_a_camt_file_brought(
+    service: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    await upload(client, "S-1", [paid()])
+    text = mt940_statement(ACCOUNT, [sent_back()], Money.of(123450, "EUR"), "S-2", 2)
+
+    response = await client.post(
+        "/v1/statements",
+        content=text,
+        headers={"Content-Type": "text/plain", "X-API-Key": ACME_KEY},
+    )
+
+    [report] = response.json()["statements"]
+    assert (report["reversals"], report["sent_back"]) == (1, 1)
+    [returned] = await published(service, RETURNED)
+    assert returned["reason"] == "sent back to the payer by statement S-2/2 (MD06)"
+    assert await paid_on(service, "INV-2026-000123") == 0
 
 
 async def test_what_was_sent_back_once_is_not_sent_back_again(

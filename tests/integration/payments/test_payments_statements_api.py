@@ -18,7 +18,7 @@ from settle_shared.events.topics import PAYMENTS
 from settle_shared.http import create_app
 from settle_shared.money import Money
 from settle_shared.testing.harness import ServiceHarness, payloads
-from settle_simulators.bank import BankEntry, iban, statement_xml
+from settle_simulators.bank import BankEntry, iban, mt940_statement, statement_xml
 from settle_simulators.bank import upload as bank_upload
 from settle_simulators.serving import BackgroundServer
 
@@ -364,11 +364,31 @@ async def test_the_end_of_day_statement_does_not_credit_what_a_notification_did(
     assert len(await published(service, RECEIVED)) == 1
 
 
-async def test_only_xml_bodies_are_accepted(service: ServiceHarness) -> None:
+async def test_only_statement_files_are_accepted(service: ServiceHarness) -> None:
     response = await upload(service, b'{"statement": 1}', content_type="application/json")
 
     assert response.status_code == 415
     assert response.json()["type"].endswith("/unsupported-media-type")
+
+
+async def test_an_mt940_file_is_uploaded_as_text(service: ServiceHarness) -> None:
+    entry = BankEntry(
+        Money.of(123450, "EUR"),
+        DAY,
+        counterparty_name="B. DE VRIES",
+        counterparty_iban=iban("DE", "370400440532013000"),
+        remittance="Invoice 2026-000123",
+        end_to_end_id="E2E-MT940-1",
+    )
+    text = mt940_statement("NL91ABNA0417164300", [entry], Money.of(0, "EUR"), "S-MT940", 1)
+
+    response = await upload(service, text, content_type="text/plain; charset=latin-1")
+
+    assert response.status_code == 201, response.text
+    [report] = response.json()["statements"]
+    assert (report["payments"], report["matched"]) == (1, 1)
+    [received] = await published(service, RECEIVED)
+    assert received["source"] == "mt940"
 
 
 async def test_a_statement_id_reused_for_other_content_is_a_conflict(

@@ -21,7 +21,8 @@ from settle_shared.problems import ProblemError, documented_problem
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 MAX_STATEMENT_BYTES = 200 * 1024 * 1024
-XML_MEDIA_TYPES = ("application/xml", "text/xml")
+# ISO 20022 files are XML; an MT940 file is text. Which one a file is, its content tells.
+STATEMENT_MEDIA_TYPES = ("application/xml", "text/xml", "text/plain", "application/octet-stream")
 _SPOOLED_IN_MEMORY_BYTES = 8 * 1024 * 1024
 
 
@@ -139,10 +140,11 @@ class WorkQueueView(BaseModel):
 _STATEMENT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "An ISO 20022 camt.053 file (001.02, .03, .04 or .08)",
+        "description": "An ISO 20022 camt.053 (001.02, .03, .04, .08) or camt.054 (.02, .04, "
+        ".08) file, or a SWIFT MT940 file; the content tells which",
         "content": {
             media_type: {"schema": {"type": "string", "format": "binary"}}
-            for media_type in XML_MEDIA_TYPES
+            for media_type in STATEMENT_MEDIA_TYPES
         },
     }
 }
@@ -151,7 +153,7 @@ _STATEMENT_BODY: dict[str, Any] = {
 @router.post(
     "/statements",
     status_code=201,
-    summary="Upload a camt.053 bank statement file",
+    summary="Upload a bank statement file (camt.053, camt.054 or MT940)",
     description=(
         "The whole file is checked first (well-formed, supported version, balances and batch "
         "totals adding up); a file that fails is rejected whole with every problem found. Then "
@@ -164,17 +166,17 @@ _STATEMENT_BODY: dict[str, Any] = {
         200: {"model": ImportView, "description": "Every statement was imported before"},
         409: documented_problem("A statement of the file was imported before with other content"),
         413: documented_problem("The file is larger than the limit"),
-        415: documented_problem("The body is not XML"),
+        415: documented_problem("The body is not sent as XML or text"),
         422: documented_problem(
             "The file was rejected whole (unreadable, unsupported, or not adding up); "
-            "every problem found is listed with its XML path"
+            "every problem found is listed with where it is in the file"
         ),
     },
 )
 async def upload_statements(
     request: Request, response: Response, tenant: CallerTenant, db: DatabaseDependency
 ) -> ImportView:
-    _require_xml(request)
+    _require_statement_media_type(request)
     with SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY_BYTES) as body:
         await _spool(request, body)
         body.seek(0)
@@ -309,15 +311,15 @@ async def unmatched(
     return WorkQueueView(items=items, next_after=page[-1][0] if len(page) == limit else None)
 
 
-def _require_xml(request: Request) -> None:
+def _require_statement_media_type(request: Request) -> None:
     declared = request.headers.get("content-type", "")
     media_type = declared.split(";", 1)[0].strip().lower()
-    if media_type not in XML_MEDIA_TYPES:
+    if media_type not in STATEMENT_MEDIA_TYPES:
         raise ProblemError(
             415,
             "unsupported-media-type",
-            "Send the statement as XML",
-            f"Content-Type {declared or '(none)'}; expected {' or '.join(XML_MEDIA_TYPES)}",
+            "Send the statement file as XML or text",
+            f"Content-Type {declared or '(none)'}; expected {', '.join(STATEMENT_MEDIA_TYPES)}",
         )
 
 
