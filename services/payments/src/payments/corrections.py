@@ -83,20 +83,15 @@ async def unmatch(
     if record.status != "matched":
         raise PaymentNotMatched(f"payment {payment_id} is not matched")
     ledger = LedgerRepository(tx.connection)
-    applied = await store.allocations(tenant, payment_id)
-    invoices = await ledger.lock_items(tenant, {a.invoice_id for a in applied})
-    await ledger.remove_allocations(tenant, payment_id)
-    now = tx.clock.now()
+    invoices = await _take_off_invoices(tx, ledger, tenant, payment_id, reason)
     payment = incoming(record)
     # A wrong match discredits what it taught: this account paying for that customer.
     if payment.payer_account:
         for customer_id in sorted({item.customer_id for item in invoices}):
             await ledger.forget_account(tenant, payment.payer_account, customer_id)
-    for invoice in invoices:
-        await _reopen(tx, ledger, tenant, invoice, payment_id, reason, now)
     queued = _requeued(payment, await _redecided(ledger, tenant, payment, tolerance), reason)
     await store.requeue(tenant, payment_id, queued.reason, _evidence(queued), _suggestions(queued))
-    await handlers.queue_for_a_person(tx, tenant, payment, queued, now)
+    await handlers.queue_for_a_person(tx, tenant, payment, queued, tx.clock.now())
     return queued
 
 
@@ -115,16 +110,10 @@ async def send_back(
     """Take a payment the bank sent back to the payer off its invoices, reopening them, and out
     of the work queue. Lock order as in `unmatch`: the payment (locked by `lock_sent_back`),
     then its invoices by id."""
-    store = StatementRepository(tx.connection)
-    ledger = LedgerRepository(tx.connection)
-    applied = await store.allocations(tenant, payment.payment_id)
-    invoices = await ledger.lock_items(tenant, {a.invoice_id for a in applied})
-    await ledger.remove_allocations(tenant, payment.payment_id)
-    now = tx.clock.now()
     reason = f"sent back to the payer by statement {statement_id} ({back.reason})"
-    for invoice in invoices:
-        await _reopen(tx, ledger, tenant, invoice, payment.payment_id, reason, now)
-    await store.mark_returned(tenant, payment.payment_id, reason)
+    ledger = LedgerRepository(tx.connection)
+    invoices = await _take_off_invoices(tx, ledger, tenant, payment.payment_id, reason)
+    await StatementRepository(tx.connection).mark_returned(tenant, payment.payment_id, reason)
     await tx.publish(
         PaymentReturned(
             tenant=tenant,
@@ -134,9 +123,23 @@ async def send_back(
             reason=reason,
             reopened_invoice_ids=[invoice.invoice_id for invoice in invoices],
             statement_id=statement_id,
-            returned_at=now,
+            returned_at=tx.clock.now(),
         )
     )
+
+
+async def _take_off_invoices(
+    tx: Transaction, ledger: LedgerRepository, tenant: str, payment_id: str, reason: str
+) -> list[OpenItem]:
+    """Take a payment off the invoices it paid, each reopened for `reason`; the invoices
+    (locked by id, after the payment)."""
+    applied = await StatementRepository(tx.connection).allocations(tenant, payment_id)
+    invoices = await ledger.lock_items(tenant, {a.invoice_id for a in applied})
+    await ledger.remove_allocations(tenant, payment_id)
+    now = tx.clock.now()
+    for invoice in invoices:
+        await _reopen(tx, ledger, tenant, invoice, payment_id, reason, now)
+    return invoices
 
 
 async def _reopen(
