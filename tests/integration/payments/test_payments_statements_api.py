@@ -259,6 +259,52 @@ async def test_an_unmatched_payment_waits_in_the_work_queue_with_suggestions(
     )
 
 
+async def test_the_work_queue_narrows_to_an_amount_and_a_text(service: ServiceHarness) -> None:
+    await upload(
+        service,
+        statement(
+            "S-1",
+            credit(9900, text="thanks for the bread"),
+            credit(9900, text="Rechnung Mai 100%_sicher"),
+            credit(4500, text="THANKS for the cake"),
+        ),
+    )
+
+    def remittances(response: httpx.Response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return [" ".join(item["remittance"]) for item in response.json()["items"]]
+
+    by_amount = await get(service, "/v1/unmatched?amount_minor=9900&currency=EUR")
+    by_text = await get(service, "/v1/unmatched?containing=thanks")
+    by_both = await get(service, "/v1/unmatched?amount_minor=4500&currency=EUR&containing=Cake")
+    by_wildcards = await get(service, "/v1/unmatched?containing=0%25_")
+    by_account = await get(service, f"/v1/unmatched?containing={PAYER[-8:]}")
+    by_other_currency = await get(service, "/v1/unmatched?amount_minor=9900&currency=CHF")
+    assert remittances(by_amount) == ["thanks for the bread", "Rechnung Mai 100%_sicher"]
+    assert remittances(by_text) == ["thanks for the bread", "THANKS for the cake"]
+    assert remittances(by_both) == ["THANKS for the cake"]
+    assert remittances(by_wildcards) == ["Rechnung Mai 100%_sicher"]
+    assert len(remittances(by_account)) == 3
+    assert remittances(by_other_currency) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("amount_minor=9900", "incomplete-amount"),
+        ("currency=EUR", "incomplete-amount"),
+        ("amount_minor=9900&currency=XXX", "invalid-amount"),
+    ],
+)
+async def test_a_work_queue_amount_needs_a_currency_in_use(
+    service: ServiceHarness, query: str, kind: str
+) -> None:
+    response = await get(service, f"/v1/unmatched?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["type"].endswith(f"/{kind}")
+
+
 async def test_a_matched_payment_shows_its_evidence_and_allocation(
     service: ServiceHarness,
 ) -> None:

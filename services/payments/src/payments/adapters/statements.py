@@ -278,16 +278,30 @@ class StatementRepository:
         )
 
     async def unmatched(
-        self, tenant: str, after: int, limit: int
+        self,
+        tenant: str,
+        after: int,
+        limit: int,
+        amount: Money | None = None,
+        containing: str | None = None,
     ) -> list[tuple[int, PaymentRecord]]:
-        """The work queue, oldest first, after the given position, with each one's position."""
+        """The work queue, oldest first, after the given position, with each one's position;
+        only payments of `amount`, and whose payer, account, remittance or end-to-end id
+        contains the text `containing` (whatever its case), when given."""
         rows = await self._connection.fetch(
             f"""SELECT {_PAYMENT_COLUMNS} FROM payments
                 WHERE tenant = $1 AND status = 'unmatched' AND seq > $2
+                  AND ($4::text IS NULL OR (currency = $4 AND amount_minor = $5))
+                  AND ($6::text IS NULL
+                       OR concat_ws(' ', payer_name, payer_account, end_to_end_id,
+                                    array_to_string(remittance, ' ')) ILIKE $6)
                 ORDER BY seq LIMIT $3""",
             tenant,
             after,
             limit,
+            amount.currency if amount else None,
+            amount.amount_minor if amount else None,
+            f"%{_escaped_for_like(containing)}%" if containing else None,
         )
         return [(row["seq"], _payment(row)) for row in rows]
 
@@ -475,6 +489,11 @@ class StatementRepository:
 _PAYMENT_COLUMNS = """seq, payment_id, source, account, statement_id, currency, amount_minor,
     booked_on, value_date, payer_name, payer_account, remittance, "references", end_to_end_id,
     bank_reference, status, reason, evidence, suggestions, received_at"""
+
+
+def _escaped_for_like(text: str) -> str:
+    """The text matched as it stands by LIKE: its wildcards and escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _payment(row: asyncpg.Record) -> PaymentRecord:

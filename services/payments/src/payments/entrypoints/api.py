@@ -7,7 +7,7 @@ from tempfile import SpooledTemporaryFile
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from payments import corrections, statement_import
 from payments.adapters.statements import PaymentRecord, StatementRepository
@@ -297,18 +297,64 @@ async def unmatch_payment(
         return await _payment_view_of(StatementRepository(tx.connection), tenant, payment_id)
 
 
-@router.get("/unmatched", summary="The work queue: payments waiting for a person, oldest first")
+@router.get(
+    "/unmatched",
+    summary="The work queue: payments waiting for a person, oldest first",
+    description=(
+        "Narrowed, when asked, to payments of one amount (amount_minor with currency) and to "
+        "payments whose payer name, payer account, remittance or end-to-end id contains a text, "
+        "whatever its case: a customer on the phone says what they paid and how."
+    ),
+    responses={
+        422: documented_problem(
+            "amount_minor without currency or the other way round, or no currency in use"
+        )
+    },
+)
 async def unmatched(
     tenant: CallerTenant,
     db: DatabaseDependency,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[int, Query(ge=0, description="next_after of the previous page")] = 0,
+    amount_minor: Annotated[
+        int | None, Query(ge=1, description="Only payments of this amount, in minor units")
+    ] = None,
+    currency: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{3}$", description="The currency of amount_minor")
+    ] = None,
+    containing: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=100,
+            description="Only payments whose payer name, payer account, remittance or "
+            "end-to-end id contains this text (case-insensitive)",
+        ),
+    ] = None,
 ) -> WorkQueueView:
+    amount = _queue_amount(amount_minor, currency)
     async with db.pool.acquire() as connection:
         store = StatementRepository(connection)
-        page = await store.unmatched(tenant, after, limit)
+        page = await store.unmatched(tenant, after, limit, amount, containing)
         items = [await _payment_view(store, tenant, record) for _, record in page]
     return WorkQueueView(items=items, next_after=page[-1][0] if len(page) == limit else None)
+
+
+def _queue_amount(amount_minor: int | None, currency: str | None) -> Money | None:
+    if amount_minor is None and currency is None:
+        return None
+    if amount_minor is None or currency is None:
+        raise ProblemError(
+            422,
+            "incomplete-amount",
+            "Give an amount with its currency",
+            "amount_minor and currency go together",
+        )
+    try:
+        return Money.of(amount_minor, currency)
+    except ValidationError as invalid:
+        detail = "; ".join(str(error["msg"]) for error in invalid.errors())
+        raise ProblemError(422, "invalid-amount", "Invalid amount", detail) from invalid
 
 
 def _require_statement_media_type(request: Request) -> None:
