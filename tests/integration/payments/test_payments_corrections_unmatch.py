@@ -2,23 +2,19 @@
 waits in the work queue again, and the payer account is no longer trusted."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from payments.bootstrap import SERVICE, PaymentsSettings
 from settle_shared.auth import Caller
-from settle_shared.clock import FixedClock
-from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
 from settle_shared.money import Money
 from settle_shared.testing.harness import ServiceHarness, payloads
-from settle_simulators.bank import BankEntry, iban, statement_xml
+from settle_simulators.bank import BankEntry, statement_xml
+from tests.integration.payments.acme_book import DAY, NOW, PAYER, REFERENCE, invoice, service_with
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-DAY = date(2026, 11, 20)
 ACME_KEY = "key-acme-0123456789"
 OTHER_KEY = "key-other-0123456789"
 ANNS_KEY = "key-of-ann-0123456789"
@@ -27,37 +23,19 @@ KEYS: dict[str, str | Caller] = {
     OTHER_KEY: "other-be",
     ANNS_KEY: Caller("acme-nl", "Ann de Wit"),
 }
-PAYER = iban("DE", "370400440532013000")
 REOPENED = "settle.invoice.reopened.v1"
 UNMATCHED = "settle.payment.unmatched.v1"
 SETTLED = "settle.invoice.settled.v1"
 
 
-def invoice(number: str, minor: int, reference: str | None = None) -> InvoiceIssued:
-    return InvoiceIssued(
-        tenant="acme-nl",
-        customer_id="C-1",
-        invoice_id=f"INV-{number}",
-        invoice_number=number,
-        issue_date=DAY - timedelta(days=40),
-        due_date=DAY - timedelta(days=10),
-        amount=Money.of(minor, "EUR"),
-        payment_reference=reference,
-        revision=1,
-        received_at=NOW,
-    )
-
-
 @pytest.fixture
 async def service(fresh_database: str) -> AsyncIterator[ServiceHarness]:
-    harness = await ServiceHarness.start(
-        SERVICE, PaymentsSettings(database_url=fresh_database), FixedClock(NOW)
-    )
-    harness.publish(invoice("2026-000123", 123450, reference="RF18539007547034"))
-    harness.publish(invoice("2026-000124", 50000))
-    await harness.consume()
-    yield harness
-    await harness.close()
+    async for harness in service_with(
+        fresh_database,
+        invoice("2026-000123", 123450, reference=REFERENCE),
+        invoice("2026-000124", 50000),
+    ):
+        yield harness
 
 
 @pytest.fixture
@@ -78,7 +56,7 @@ async def paid_by_reference(service: ServiceHarness, client: httpx.AsyncClient) 
         DAY,
         counterparty_name="B. DE VRIES",
         counterparty_iban=PAYER,
-        structured_reference="RF18539007547034",
+        structured_reference=REFERENCE,
         end_to_end_id="E2E-1",
     )
     xml = statement_xml(

@@ -3,55 +3,32 @@ payer's bank returns a direct debit on the payer's objection) come off their inv
 dunning then collects again, and leave the work queue."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from payments.bootstrap import SERVICE, PaymentsSettings
-from settle_shared.clock import FixedClock
-from settle_shared.events.ingestion import InvoiceIssued
 from settle_shared.events.topics import PAYMENTS
 from settle_shared.money import Money
 from settle_shared.testing.harness import ServiceHarness, payloads
-from settle_simulators.bank import BankEntry, iban, mt940_statement, statement_xml
+from settle_simulators.bank import BankEntry, mt940_statement, statement_xml
+from tests.integration.payments.acme_book import DAY, NOW, PAYER, REFERENCE, invoice, service_with
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-DAY = date(2026, 11, 20)
 ACCOUNT = "NL91ABNA0417164300"
 ACME_KEY = "key-acme-0123456789"
 KEYS = {ACME_KEY: "acme-nl"}
-PAYER = iban("DE", "370400440532013000")
 RETURNED = "settle.payment.returned.v1"
 REOPENED = "settle.invoice.reopened.v1"
 SETTLED = "settle.invoice.settled.v1"
 
 
-def invoice(number: str, minor: int, reference: str | None = None) -> InvoiceIssued:
-    return InvoiceIssued(
-        tenant="acme-nl",
-        customer_id="C-1",
-        invoice_id=f"INV-{number}",
-        invoice_number=number,
-        issue_date=DAY - timedelta(days=40),
-        due_date=DAY - timedelta(days=10),
-        amount=Money.of(minor, "EUR"),
-        payment_reference=reference,
-        revision=1,
-        received_at=NOW,
-    )
-
-
 @pytest.fixture
 async def service(fresh_database: str) -> AsyncIterator[ServiceHarness]:
-    harness = await ServiceHarness.start(
-        SERVICE, PaymentsSettings(database_url=fresh_database), FixedClock(NOW)
-    )
-    harness.publish(invoice("2026-000123", 123450, reference="RF18539007547034"))
-    await harness.consume()
-    yield harness
-    await harness.close()
+    async for harness in service_with(
+        fresh_database, invoice("2026-000123", 123450, reference=REFERENCE)
+    ):
+        yield harness
 
 
 @pytest.fixture
@@ -68,7 +45,7 @@ def paid(minor: int = 123450, end_to_end_id: str = "E2E-1", **details: Any) -> B
         counterparty_name="B. DE VRIES",
         counterparty_iban=PAYER,
         end_to_end_id=end_to_end_id,
-        **({"structured_reference": "RF18539007547034"} | details),
+        **({"structured_reference": REFERENCE} | details),
     )
 
 
