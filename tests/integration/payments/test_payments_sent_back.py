@@ -224,7 +224,7 @@ async def test_one_payment_goes_back_once_however_many_debits_name_it(
     [
         (sent_back(end_to_end_id="E2E-UNKNOWN"), 1),
         (sent_back(minor=123449), 1),
-        (sent_back(end_to_end_id="NOTPROVIDED"), 0),
+        (sent_back(end_to_end_id="NOTPROVIDED"), 1),
         (sent_back(reversal=False, returns=None), 0),
     ],
     ids=["unknown end-to-end id", "other amount", "no end-to-end id", "a plain debit"],

@@ -530,6 +530,8 @@ async def test_a_real_postfinance_statement_splits_batches_and_reports_reversals
     [report] = response.json()["statements"]
     assert (report["entries"], report["credits"], report["debits"]) == (13, 4, 6)
     assert (report["reversals"], report["returned_to_this_account"]) == (2, 1)
+    # Its two refunded direct debits name payments collected before this statement.
+    assert (report["sent_back"], report["sent_back_unknown"]) == (0, 2)
     assert (report["payments"], report["unmatched"]) == (21, 21)
     received = await published(service, RECEIVED)
     assert len(received) == 21

@@ -148,7 +148,7 @@ def test_a_refunded_direct_debit_names_the_payment_it_takes_back() -> None:
     ]
 
 
-def test_a_reversed_credit_names_its_payment_by_end_to_end_id_only() -> None:
+def test_a_reversed_credit_names_its_payment_by_end_to_end_id_if_it_can() -> None:
     refund = postfinance_entry(12)
     [tx] = refund.transactions
     bank_reversal = replace(refund, transactions=(replace(tx, return_reason=None),))
@@ -157,7 +157,16 @@ def test_a_reversed_credit_names_its_payment_by_end_to_end_id_only() -> None:
 
     [back] = taken_back(bank_reversal)
     assert back.reason == "the bank reversed its booking"
-    assert taken_back(unnamed) == []
+    assert taken_back(unnamed) == [
+        TakenBack(
+            None,
+            Money.of(600, "CHF"),
+            "MD06: Lastschrift-Widerspruch durch den Zahlungspflichtigen",
+        )
+    ]
+    assert taken_back(replace(bank_reversal, transactions=())) == [
+        TakenBack(None, Money.of(600, "CHF"), "the bank reversed its booking")
+    ]
     assert taken_back(plain_debit) == []
     assert taken_back(replace(refund, status="PDNG")) == []
 

@@ -100,6 +100,8 @@ async def lock_sent_back(
 ) -> PaymentRecord | None:
     """The one payment on the account that a debit sends back to the payer, locked; None when
     no single payment is the one it names."""
+    if back.end_to_end_id is None:
+        return None
     store = StatementRepository(tx.connection)
     return await store.lock_payment_sent_back(tenant, account, back.end_to_end_id, back.amount)
 
@@ -110,6 +112,8 @@ async def send_back(
     """Take a payment the bank sent back to the payer off its invoices, reopening them, and out
     of the work queue. Lock order as in `unmatch`: the payment (locked by `lock_sent_back`),
     then its invoices by id."""
+    end_to_end_id = back.end_to_end_id
+    assert end_to_end_id is not None, "`lock_sent_back` finds a payment by its end-to-end id"
     reason = f"sent back to the payer by statement {statement_id} ({back.reason})"
     ledger = LedgerRepository(tx.connection)
     invoices = await _take_off_invoices(tx, ledger, tenant, payment.payment_id, reason)
@@ -119,7 +123,7 @@ async def send_back(
             tenant=tenant,
             payment_id=payment.payment_id,
             amount=payment.amount,
-            end_to_end_id=back.end_to_end_id,
+            end_to_end_id=end_to_end_id,
             reason=reason,
             reopened_invoice_ids=[invoice.invoice_id for invoice in invoices],
             statement_id=statement_id,

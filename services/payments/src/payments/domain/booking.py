@@ -44,31 +44,38 @@ def _all_returns(entry: Entry) -> bool:
 class TakenBack:
     """A payment this account received, sent back to the payer by a booked debit: the bank
     reversed its booking, or the payer's bank returned it (a direct debit refunded on the
-    payer's objection, say). The debit names it by the end-to-end id the payment carried."""
+    payer's objection, say). The debit names it by the end-to-end id the payment carried;
+    without one (None), nothing tells which payment it was."""
 
-    end_to_end_id: str
+    end_to_end_id: str | None
     amount: Money
     reason: str
 
 
 def taken_back(entry: Entry) -> list[TakenBack]:
-    """The payments a debit entry sends back: its transactions that reverse or return one and
-    name it by end-to-end id (without one, nothing tells which payment it was)."""
+    """The payments a debit entry sends back: its transactions that reverse or return one (the
+    whole entry, if it reverses a credit without saying more)."""
     if not entry.booked or entry.direction != "debit":
         return []
+    if entry.reversal and not entry.transactions:
+        return [TakenBack(None, entry.amount, _REVERSED)]
     single = len(entry.transactions) == 1
     return [
         TakenBack(
-            tx.end_to_end_id,
+            _end_to_end_id(tx.end_to_end_id),
             entry.amount if single or tx.amount is None else tx.amount,
-            tx.return_reason or "the bank reversed its booking",
+            tx.return_reason or _REVERSED,
         )
         for tx in entry.transactions
-        if (entry.reversal or tx.return_reason)
-        and (tx.direction or entry.direction) == "debit"
-        and tx.end_to_end_id
-        and tx.end_to_end_id.upper() != _NO_END_TO_END_ID
+        if (entry.reversal or tx.return_reason) and (tx.direction or entry.direction) == "debit"
     ]
+
+
+_REVERSED = "the bank reversed its booking"
+
+
+def _end_to_end_id(stated: str | None) -> str | None:
+    return None if stated is None or stated.upper() == _NO_END_TO_END_ID else stated
 
 
 class EntryKeys:

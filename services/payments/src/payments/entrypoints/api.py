@@ -44,8 +44,8 @@ class StatementImportView(BaseModel):
         "which are open again"
     )
     sent_back_unknown: int = Field(
-        description="Such debits naming no single payment Settle holds on the account: "
-        "recorded only"
+        description="Such debits that name no payment (no end-to-end id), or none that "
+        "Settle holds on the account alone: recorded only"
     )
     not_booked: int
     already_booked: int
