@@ -9,8 +9,36 @@ pub mod references;
 pub mod subsets;
 pub mod text;
 
+mod dates;
+mod decision;
+mod items;
+mod outcomes;
+mod payment;
+mod python;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CORE", "payments-core")?;
+    add_matching(m)?;
+    Ok(())
+}
+
+/// The index of open items and the decision (`payments.domain.openitems`, `.matching`).
+fn add_matching(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<items::OpenItem>()?;
+    m.add_class::<items::StoredItem>()?;
+    m.add_class::<items::OpenItems>()?;
+    m.add_class::<payment::Tolerance>()?;
+    m.add_class::<payment::IncomingPayment>()?;
+    m.add_class::<payment::CheckedReference>()?;
+    m.add_class::<payment::Clues>()?;
+    m.add_class::<outcomes::Evidence>()?;
+    m.add_class::<outcomes::Allocation>()?;
+    m.add_class::<outcomes::Matched>()?;
+    m.add_class::<outcomes::Suggestion>()?;
+    m.add_class::<outcomes::Unmatched>()?;
+    m.add_function(wrap_pyfunction!(payment::clues_of, m)?)?;
+    m.add_function(wrap_pyfunction!(decision::decide, m)?)?;
+    m.add_function(wrap_pyfunction!(decision::apply, m)?)?;
     Ok(())
 }

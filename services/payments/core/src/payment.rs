@@ -1,0 +1,349 @@
+//! What a payment says (see `payments.domain.matching`): the payment as the bank gave it, the
+//! tolerance it is held to, and its clues (checked references, text runs, payer name key).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDate, PyFrozenSet, PyTuple};
+
+use crate::dates::Day;
+use crate::python::{creditor_reference, money_parts};
+use crate::references::{self, check_reference, references_in_text, Reference};
+use crate::text::{keys_of_runs, name_key, text_runs, WrittenKeys};
+
+/// How far a payment may fall short of, or go beyond, what is open and still settle it.
+#[pyclass(frozen, eq, hash, module = "payments_core._native")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tolerance {
+    #[pyo3(get)]
+    pub absolute_minor: i64,
+    #[pyo3(get)]
+    pub basis_points: i64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { absolute_minor: 1000, basis_points: 100 }
+    }
+}
+
+#[pymethods]
+impl Tolerance {
+    #[new]
+    #[pyo3(signature = (absolute_minor=1000, basis_points=100))]
+    fn new(absolute_minor: i64, basis_points: i64) -> Self {
+        Tolerance { absolute_minor, basis_points }
+    }
+
+    pub fn allowed(&self, open_minor: i64) -> i64 {
+        self.absolute_minor.min((open_minor * self.basis_points).div_euclid(10_000))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Tolerance(absolute_minor={}, basis_points={})",
+            self.absolute_minor, self.basis_points
+        )
+    }
+}
+
+#[pyclass(frozen, module = "payments_core._native")]
+pub struct IncomingPayment {
+    #[pyo3(get)]
+    pub payment_id: String,
+    #[pyo3(get)]
+    amount: PyObject,
+    #[pyo3(get)]
+    pub payer_name: Option<String>,
+    #[pyo3(get)]
+    pub payer_account: Option<String>,
+    remittance: Vec<String>,
+    references: Py<PyTuple>,
+    referred_documents: Vec<String>,
+    pub booked_on: Option<Day>,
+    pub invoice_ids: Vec<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    stated: Vec<(Reference, PyObject)>,
+}
+
+#[pymethods]
+impl IncomingPayment {
+    #[new]
+    #[pyo3(signature = (
+        payment_id, amount, payer_name, payer_account, remittance, references,
+        referred_documents=Vec::new(), booked_on=None, invoice_ids=Vec::new()
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        payment_id: String,
+        amount: &Bound<'_, PyAny>,
+        payer_name: Option<String>,
+        payer_account: Option<String>,
+        remittance: Vec<String>,
+        references: Vec<Bound<'_, PyAny>>,
+        referred_documents: Vec<String>,
+        booked_on: Option<Bound<'_, PyDate>>,
+        invoice_ids: Vec<String>,
+    ) -> PyResult<Self> {
+        let py = amount.py();
+        let (amount_minor, currency) = money_parts(amount)?;
+        let stated = references
+            .iter()
+            .map(|reference| Ok((reference_of(reference)?, reference.clone().unbind())))
+            .collect::<PyResult<_>>()?;
+        Ok(IncomingPayment {
+            payment_id,
+            amount: amount.clone().unbind(),
+            payer_name,
+            payer_account,
+            remittance,
+            references: PyTuple::new(py, references)?.unbind(),
+            referred_documents,
+            booked_on: booked_on.as_ref().map(Day::of),
+            invoice_ids,
+            amount_minor,
+            currency,
+            stated,
+        })
+    }
+
+    #[getter]
+    fn remittance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.remittance)
+    }
+
+    #[getter]
+    fn references<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
+        self.references.bind(py).clone()
+    }
+
+    #[getter]
+    fn referred_documents<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.referred_documents)
+    }
+
+    #[getter(booked_on)]
+    fn py_booked_on<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyDate>> {
+        self.booked_on.as_ref().map(|day| day.object(py).clone())
+    }
+
+    #[getter(invoice_ids)]
+    fn py_invoice_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.invoice_ids)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "IncomingPayment(payment_id={:?}, amount={} {}, payer_name={:?}, \
+             payer_account={:?}, remittance={:?})",
+            self.payment_id,
+            self.currency,
+            self.amount_minor,
+            self.payer_name,
+            self.payer_account,
+            self.remittance
+        )
+    }
+}
+
+fn reference_of(reference: &Bound<'_, PyAny>) -> PyResult<Reference> {
+    let py = reference.py();
+    Ok(Reference {
+        value: reference.getattr(pyo3::intern!(py, "value"))?.extract()?,
+        code: reference.getattr(pyo3::intern!(py, "code"))?.extract()?,
+        issuer: reference.getattr(pyo3::intern!(py, "issuer"))?.extract()?,
+    })
+}
+
+/// A structured reference, checked (see `payments.domain.references.ReferenceCheck`).
+#[pyclass(frozen, name = "ReferenceCheck", module = "payments_core._native")]
+pub struct CheckedReference {
+    check: references::ReferenceCheck,
+    /// The reference as the payment stated it; one found in its text is made when asked for.
+    stated: GILOnceCell<PyObject>,
+}
+
+impl CheckedReference {
+    fn of(py: Python<'_>, check: &references::ReferenceCheck, stated: Option<&PyObject>) -> Self {
+        let known = GILOnceCell::new();
+        if let Some(stated) = stated {
+            let _ = known.set(py, stated.clone_ref(py));
+        }
+        CheckedReference { check: check.clone(), stated: known }
+    }
+}
+
+#[pymethods]
+impl CheckedReference {
+    #[getter]
+    fn reference(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let reference = &self.check.reference;
+        let made = self.stated.get_or_try_init(py, || {
+            let (code, issuer) = (reference.code.as_deref(), reference.issuer.as_deref());
+            creditor_reference(py, &reference.value, code, issuer)
+        })?;
+        Ok(made.clone_ref(py))
+    }
+
+    #[getter]
+    fn key(&self) -> &str {
+        &self.check.key
+    }
+
+    #[getter]
+    fn schemes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.check.schemes)
+    }
+
+    #[getter]
+    fn valid_as(&self) -> Option<&'static str> {
+        self.check.valid_as
+    }
+
+    #[getter]
+    fn trusted(&self) -> bool {
+        self.check.trusted()
+    }
+
+    /// The scheme it holds under, else the one it was stated or shaped as (if only one).
+    #[getter]
+    fn scheme(&self) -> Option<&'static str> {
+        match (self.check.valid_as, self.check.schemes.as_slice()) {
+            (Some(valid), _) => Some(valid),
+            (None, [only]) => Some(only),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.check.describe()
+    }
+}
+
+/// What a payment says about the items it may pay.
+#[pyclass(frozen, module = "payments_core._native")]
+pub struct Clues {
+    /// Each check, with the reference object the payment stated (None if found in its text).
+    pub checks: Vec<(references::ReferenceCheck, Option<PyObject>)>,
+    pub trusted_keys: Vec<String>,
+    pub runs: Vec<String>,
+    pub serials: HashSet<String>,
+    pub payer_name_key: Option<String>,
+    written: OnceLock<WrittenKeys>,
+    python_checks: GILOnceCell<Py<PyTuple>>,
+}
+
+impl Clues {
+    pub fn of(py: Python<'_>, payment: &IncomingPayment) -> Clues {
+        let checks = checked_references(py, payment);
+        let trusted_keys = checks
+            .iter()
+            .filter(|(check, _)| check.trusted())
+            .map(|(check, _)| check.key.clone())
+            .collect();
+        let lines: Vec<&str> =
+            payment.remittance.iter().chain(&payment.referred_documents).map(String::as_str).collect();
+        let runs = text_runs(&lines);
+        let serials = runs.iter().filter(|run| starts_with_digit(run)).cloned().collect();
+        Clues {
+            checks,
+            trusted_keys,
+            runs,
+            serials,
+            payer_name_key: name_key(payment.payer_name.as_deref()),
+            written: OnceLock::new(),
+            python_checks: GILOnceCell::new(),
+        }
+    }
+
+    /// Every way the text may write an invoice number, worked out only for a payment that
+    /// nothing names exactly.
+    pub fn written_keys(&self) -> &WrittenKeys {
+        self.written.get_or_init(|| WrittenKeys::new(keys_of_runs(&self.runs)))
+    }
+
+    pub fn notes(&self) -> impl Iterator<Item = String> + '_ {
+        self.checks.iter().map(|(check, _)| check.describe())
+    }
+}
+
+pub fn starts_with_digit(run: &str) -> bool {
+    run.as_bytes().first().is_some_and(u8::is_ascii_digit)
+}
+
+/// The stated references checked, then those found in the text, one per key: a key stated
+/// twice keeps its first place and its last check; one found in the text adds nothing new.
+fn checked_references(
+    py: Python<'_>,
+    payment: &IncomingPayment,
+) -> Vec<(references::ReferenceCheck, Option<PyObject>)> {
+    let mut checks: Vec<(references::ReferenceCheck, Option<PyObject>)> = Vec::new();
+    for (reference, object) in &payment.stated {
+        let check = check_reference(reference);
+        let object = Some(object.clone_ref(py));
+        match checks.iter_mut().find(|(known, _)| known.key == check.key) {
+            Some(known) => *known = (check, object),
+            None => checks.push((check, object)),
+        }
+    }
+    for reference in references_in_text(&payment.remittance) {
+        let check = check_reference(&reference);
+        if !checks.iter().any(|(known, _)| known.key == check.key) {
+            checks.push((check, None));
+        }
+    }
+    checks
+}
+
+#[pymethods]
+impl Clues {
+    #[new]
+    fn new(py: Python<'_>, payment: &Bound<'_, IncomingPayment>) -> Self {
+        Clues::of(py, payment.get())
+    }
+
+    #[getter]
+    fn references<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let checks = self.python_checks.get_or_try_init(py, || {
+            let wrapped = self.checks.iter().map(|(check, stated)| {
+                Py::new(py, CheckedReference::of(py, check, stated.as_ref()))
+            });
+            PyTuple::new(py, wrapped.collect::<PyResult<Vec<_>>>()?).map(Bound::unbind)
+        })?;
+        Ok(checks.bind(py).clone())
+    }
+
+    #[getter]
+    fn trusted_reference_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
+        PyFrozenSet::new(py, &self.trusted_keys)
+    }
+
+    #[getter(runs)]
+    fn py_runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.runs)
+    }
+
+    #[getter(serials)]
+    fn py_serials<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
+        PyFrozenSet::new(py, &self.serials)
+    }
+
+    #[getter(payer_name_key)]
+    fn py_payer_name_key(&self) -> Option<&str> {
+        self.payer_name_key.as_deref()
+    }
+
+    /// The keys of `WrittenKeys`: every way the text may write an invoice number.
+    #[getter]
+    fn number_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
+        PyFrozenSet::new(py, &self.written_keys().keys)
+    }
+}
+
+#[pyfunction]
+pub fn clues_of(py: Python<'_>, payment: &Bound<'_, IncomingPayment>) -> Clues {
+    Clues::of(py, payment.get())
+}
