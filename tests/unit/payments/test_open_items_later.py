@@ -4,7 +4,7 @@ asks for that customer's items; the decisions must be those of indexing everythi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from copy import copy
 
 from payments.domain.matching import (
     Decision,
@@ -67,9 +67,9 @@ def test_a_chunk_decides_as_if_every_item_were_indexed_at_once() -> None:
                     index.learn_account(account, customer_id, count)
         named, of_payers = _loaded(chunk, stored, eager)
         for item in named + of_payers:
-            eager.add(replace(item))
+            eager.add(copy(item))
         for item in named:
-            lazy.add(replace(item))
+            lazy.add(copy(item))
         for customer_id in {item.customer_id for item in of_payers}:
             mine = [item for item in of_payers if item.customer_id == customer_id]
             lazy.add_later(customer_id, _later(mine))
@@ -115,7 +115,7 @@ def _loaded(
 
 
 def _later(items: list[OpenItem]) -> Callable[[], Iterator[StoredItem]]:
-    return lambda: (StoredItem(replace(item), None, None) for item in items)
+    return lambda: (StoredItem(copy(item), None, None) for item in items)
 
 
 def _remember(
