@@ -11,6 +11,9 @@ pub mod text;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("CORE", "payments-core")?;
+    amounts::register(m)?;
+    references::register(m)?;
+    subsets::register(m)?;
+    text::register(m)?;
     Ok(())
 }
