@@ -13,7 +13,8 @@ setup:       ## Install what the project needs on this machine
 lint:
 	uv run --frozen ruff check .
 	uv run --frozen ruff format --check .
-	uv run --frozen mypy shared/src services/*/src simulators/src deploy/local/src tests bench
+	cd services/payments/core && cargo fmt --check && cargo clippy --release --locked -q -- -D warnings
+	uv run --frozen mypy shared/src services/*/src services/payments/core/python simulators/src deploy/local/src tests bench
 
 bench:       ## Measure (JSON in bench/results/)
 	scripts/setup.sh

@@ -20,6 +20,14 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The payments core is compiled from Rust: cargo must be there before uv builds it.
+[ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+  echo "Rust's cargo is not installed; the payments core (services/payments/core) is compiled" \
+    "with it. Install Rust 1.80 or later (rustup.rs, or your distribution's rustup)." >&2
+  exit 1
+fi
+
 if ! uv --version 2>/dev/null | grep -q "^uv $UV_VERSION"; then
   say "installing uv $UV_VERSION"
   python3 -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"

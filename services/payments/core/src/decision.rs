@@ -635,7 +635,7 @@ impl Decision {
             if !seen.insert(invoice_id.clone()) {
                 continue;
             }
-            let Some(how) = nearness(&key, clues.written_keys()) else { continue };
+            let Some(how) = nearness(&key, clues.written_keys(py)?.get()) else { continue };
             let (label, usable) = {
                 let it = item.borrow(py);
                 (it.label(), self.unusable(&it).is_none())

@@ -18,7 +18,10 @@ mod python;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("CORE", "payments-core")?;
+    amounts::register(m)?;
+    references::register(m)?;
+    subsets::register(m)?;
+    text::register(m)?;
     add_matching(m)?;
     Ok(())
 }
@@ -30,7 +33,6 @@ fn add_matching(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<items::OpenItems>()?;
     m.add_class::<payment::Tolerance>()?;
     m.add_class::<payment::IncomingPayment>()?;
-    m.add_class::<payment::CheckedReference>()?;
     m.add_class::<payment::Clues>()?;
     m.add_class::<outcomes::Evidence>()?;
     m.add_class::<outcomes::Allocation>()?;

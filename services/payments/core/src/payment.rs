@@ -2,15 +2,16 @@
 //! tolerance it is held to, and its clues (checked references, text runs, payer name key).
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDate, PyFrozenSet, PyTuple};
 
 use crate::dates::Day;
-use crate::python::{creditor_reference, money_parts};
-use crate::references::{self, check_reference, references_in_text, Reference};
+use crate::python::money_parts;
+use crate::references::{
+    self, check_reference, reference_of, references_in_text, PyReferenceCheck, Reference,
+};
 use crate::text::{keys_of_runs, name_key, text_runs, WrittenKeys};
 
 /// How far a payment may fall short of, or go beyond, what is open and still settle it.
@@ -149,80 +150,6 @@ impl IncomingPayment {
     }
 }
 
-fn reference_of(reference: &Bound<'_, PyAny>) -> PyResult<Reference> {
-    let py = reference.py();
-    Ok(Reference {
-        value: reference.getattr(pyo3::intern!(py, "value"))?.extract()?,
-        code: reference.getattr(pyo3::intern!(py, "code"))?.extract()?,
-        issuer: reference.getattr(pyo3::intern!(py, "issuer"))?.extract()?,
-    })
-}
-
-/// A structured reference, checked (see `payments.domain.references.ReferenceCheck`).
-#[pyclass(frozen, name = "ReferenceCheck", module = "payments_core._native")]
-pub struct CheckedReference {
-    check: references::ReferenceCheck,
-    /// The reference as the payment stated it; one found in its text is made when asked for.
-    stated: GILOnceCell<PyObject>,
-}
-
-impl CheckedReference {
-    fn of(py: Python<'_>, check: &references::ReferenceCheck, stated: Option<&PyObject>) -> Self {
-        let known = GILOnceCell::new();
-        if let Some(stated) = stated {
-            let _ = known.set(py, stated.clone_ref(py));
-        }
-        CheckedReference { check: check.clone(), stated: known }
-    }
-}
-
-#[pymethods]
-impl CheckedReference {
-    #[getter]
-    fn reference(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let reference = &self.check.reference;
-        let made = self.stated.get_or_try_init(py, || {
-            let (code, issuer) = (reference.code.as_deref(), reference.issuer.as_deref());
-            creditor_reference(py, &reference.value, code, issuer)
-        })?;
-        Ok(made.clone_ref(py))
-    }
-
-    #[getter]
-    fn key(&self) -> &str {
-        &self.check.key
-    }
-
-    #[getter]
-    fn schemes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.check.schemes)
-    }
-
-    #[getter]
-    fn valid_as(&self) -> Option<&'static str> {
-        self.check.valid_as
-    }
-
-    #[getter]
-    fn trusted(&self) -> bool {
-        self.check.trusted()
-    }
-
-    /// The scheme it holds under, else the one it was stated or shaped as (if only one).
-    #[getter]
-    fn scheme(&self) -> Option<&'static str> {
-        match (self.check.valid_as, self.check.schemes.as_slice()) {
-            (Some(valid), _) => Some(valid),
-            (None, [only]) => Some(only),
-            _ => None,
-        }
-    }
-
-    fn describe(&self) -> String {
-        self.check.describe()
-    }
-}
-
 /// What a payment says about the items it may pay.
 #[pyclass(frozen, module = "payments_core._native")]
 pub struct Clues {
@@ -232,7 +159,7 @@ pub struct Clues {
     pub runs: Vec<String>,
     pub serials: HashSet<String>,
     pub payer_name_key: Option<String>,
-    written: OnceLock<WrittenKeys>,
+    written: GILOnceCell<Py<WrittenKeys>>,
     python_checks: GILOnceCell<Py<PyTuple>>,
 }
 
@@ -254,15 +181,15 @@ impl Clues {
             runs,
             serials,
             payer_name_key: name_key(payment.payer_name.as_deref()),
-            written: OnceLock::new(),
+            written: GILOnceCell::new(),
             python_checks: GILOnceCell::new(),
         }
     }
 
     /// Every way the text may write an invoice number, worked out only for a payment that
     /// nothing names exactly.
-    pub fn written_keys(&self) -> &WrittenKeys {
-        self.written.get_or_init(|| WrittenKeys::new(keys_of_runs(&self.runs)))
+    pub fn written_keys(&self, py: Python<'_>) -> PyResult<&Py<WrittenKeys>> {
+        self.written.get_or_try_init(py, || Py::new(py, WrittenKeys::new(keys_of_runs(&self.runs))))
     }
 
     pub fn notes(&self) -> impl Iterator<Item = String> + '_ {
@@ -309,7 +236,8 @@ impl Clues {
     fn references<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let checks = self.python_checks.get_or_try_init(py, || {
             let wrapped = self.checks.iter().map(|(check, stated)| {
-                Py::new(py, CheckedReference::of(py, check, stated.as_ref()))
+                let stated = stated.as_ref().map(|stated| stated.clone_ref(py));
+                Py::new(py, PyReferenceCheck::new(py, check.clone(), stated)?)
             });
             PyTuple::new(py, wrapped.collect::<PyResult<Vec<_>>>()?).map(Bound::unbind)
         })?;
@@ -336,10 +264,9 @@ impl Clues {
         self.payer_name_key.as_deref()
     }
 
-    /// The keys of `WrittenKeys`: every way the text may write an invoice number.
     #[getter]
-    fn number_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
-        PyFrozenSet::new(py, &self.written_keys().keys)
+    fn number_keys(&self, py: Python<'_>) -> PyResult<Py<WrittenKeys>> {
+        Ok(self.written_keys(py)?.clone_ref(py))
     }
 }
 

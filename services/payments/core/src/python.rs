@@ -1,12 +1,10 @@
-//! The Python classes the core hands back (Money, CreditorReference), imported when first used:
-//! `payments.domain` imports this module, so importing them when it loads would be circular.
+//! Money as Python has it (`settle_shared.money.Money`), imported when first used.
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::PyType;
 
 static MONEY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static CREDITOR_REFERENCE: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
 /// `settle_shared.money.Money.of(amount_minor, currency)`.
 pub fn money(py: Python<'_>, amount_minor: i64, currency: &str) -> PyResult<PyObject> {
@@ -20,15 +18,4 @@ pub fn money_parts(money: &Bound<'_, PyAny>) -> PyResult<(i64, String)> {
     let amount_minor = money.getattr(pyo3::intern!(py, "amount_minor"))?.extract()?;
     let currency = money.getattr(pyo3::intern!(py, "currency"))?.extract()?;
     Ok((amount_minor, currency))
-}
-
-/// `payments.domain.statement.CreditorReference(value, code, issuer)`.
-pub fn creditor_reference(
-    py: Python<'_>,
-    value: &str,
-    code: Option<&str>,
-    issuer: Option<&str>,
-) -> PyResult<PyObject> {
-    let class = CREDITOR_REFERENCE.import(py, "payments.domain.statement", "CreditorReference")?;
-    Ok(class.call1((value, code, issuer))?.unbind())
 }

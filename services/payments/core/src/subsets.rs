@@ -1,9 +1,22 @@
-//! Combinations of open amounts that add up to a payment (see `payments.domain.subsets`).
+//! Which open items a payment pays when it names none, or several (see
+//! `payments.domain.subsets`): an exact search for combinations whose open amounts add up to it,
+//! bounded in size and steps. A bounded search that did not finish never claims a combination is
+//! the only one.
 
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+pub const MAX_ITEMS: usize = 5;
+pub const MAX_STEPS: usize = 20_000;
+pub const MAX_CREDITS: usize = 4;
+
+/// Positions in the invoices, then in the credits.
 pub type Combination = (Vec<usize>, Vec<usize>);
 
+#[pyclass(module = "payments_core._native", frozen)]
 pub struct SubsetSearch {
     pub found: Vec<Combination>,
+    #[pyo3(get)]
     pub complete: bool,
 }
 
@@ -17,6 +30,30 @@ impl SubsetSearch {
     }
 }
 
+#[pymethods]
+impl SubsetSearch {
+    #[getter]
+    fn found<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let found: PyResult<Vec<_>> = self.found.iter().map(|c| as_tuples(py, c)).collect();
+        PyTuple::new(py, found?)
+    }
+
+    #[getter(unique)]
+    fn py_unique<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.unique().map(|c| as_tuples(py, c)).transpose()
+    }
+}
+
+fn as_tuples<'py>(py: Python<'py>, combination: &Combination) -> PyResult<Bound<'py, PyTuple>> {
+    let (invoices, credits) = combination;
+    PyTuple::new(
+        py,
+        [PyTuple::new(py, invoices)?, PyTuple::new(py, credits)?],
+    )
+}
+
+/// Sets of invoices, less a set of credits, whose open amounts come within `tolerance` of
+/// `target`; stops after `limit` (two are enough to know a payment is ambiguous).
 pub fn combinations_paying(
     target: i64,
     invoices: &[i64],
@@ -24,5 +61,136 @@ pub fn combinations_paying(
     tolerance: i64,
     limit: usize,
 ) -> SubsetSearch {
-    todo!("{target} {} {} {tolerance} {limit}", invoices.len(), credits.len())
+    let mut found: Vec<Combination> = Vec::new();
+    let mut complete = credits.len() <= MAX_CREDITS;
+    let mut steps = 0;
+    let usable = credits.len().min(MAX_CREDITS);
+    for size in 0..=usable {
+        for chosen_credits in combinations(usable, size) {
+            let netted = target + chosen_credits.iter().map(|&i| credits[i]).sum::<i64>();
+            let mut search = Search::new(invoices, netted, tolerance, limit - found.len());
+            search.budget = MAX_STEPS.saturating_sub(steps);
+            for subset in search.run() {
+                found.push((subset, chosen_credits.clone()));
+            }
+            steps += search.steps;
+            complete = complete && search.complete;
+            if found.len() >= limit {
+                return SubsetSearch { found, complete };
+            }
+        }
+    }
+    SubsetSearch { found, complete }
+}
+
+/// Every `size`-element combination of 0..n, in lexicographic order (as `itertools.combinations`).
+fn combinations(n: usize, size: usize) -> Vec<Vec<usize>> {
+    let mut all = Vec::new();
+    let mut chosen: Vec<usize> = (0..size).collect();
+    if size > n {
+        return all;
+    }
+    loop {
+        all.push(chosen.clone());
+        let Some(i) = (0..size).rev().find(|&i| chosen[i] != i + n - size) else {
+            return all;
+        };
+        chosen[i] += 1;
+        for j in i + 1..size {
+            chosen[j] = chosen[j - 1] + 1;
+        }
+    }
+}
+
+/// Depth-first over invoices by descending amount; a branch stops once it overshoots.
+struct Search {
+    order: Vec<usize>,
+    amounts: Vec<i64>,
+    suffix: Vec<i64>,
+    low: i64,
+    high: i64,
+    limit: usize,
+    budget: usize,
+    steps: usize,
+    complete: bool,
+    found: Vec<Vec<usize>>,
+}
+
+impl Search {
+    fn new(amounts: &[i64], target: i64, tolerance: i64, limit: usize) -> Self {
+        let mut order: Vec<usize> = (0..amounts.len()).collect();
+        order.sort_by_key(|&i| -amounts[i]);
+        let sorted: Vec<i64> = order.iter().map(|&i| amounts[i]).collect();
+        let mut suffix = vec![0; sorted.len() + 1];
+        for i in (0..sorted.len()).rev() {
+            suffix[i] = suffix[i + 1] + sorted[i];
+        }
+        Search {
+            order,
+            amounts: sorted,
+            suffix,
+            low: target - tolerance,
+            high: target + tolerance,
+            limit,
+            budget: MAX_STEPS,
+            steps: 0,
+            complete: true,
+            found: Vec::new(),
+        }
+    }
+
+    fn run(&mut self) -> Vec<Vec<usize>> {
+        if self.limit > 0 && self.high > 0 {
+            self.visit(0, 0, &mut Vec::new());
+        }
+        std::mem::take(&mut self.found)
+    }
+
+    fn visit(&mut self, start: usize, total: i64, chosen: &mut Vec<usize>) {
+        for i in start..self.amounts.len() {
+            if self.found.len() >= self.limit {
+                return;
+            }
+            self.steps += 1;
+            if self.steps > self.budget {
+                self.complete = false;
+                return;
+            }
+            if total + self.suffix[i] < self.low {
+                return;
+            }
+            let candidate = total + self.amounts[i];
+            if candidate > self.high {
+                continue;
+            }
+            chosen.push(i);
+            if candidate >= self.low {
+                let mut subset: Vec<usize> = chosen.iter().map(|&j| self.order[j]).collect();
+                subset.sort_unstable();
+                self.found.push(subset);
+            }
+            if chosen.len() < MAX_ITEMS {
+                self.visit(i + 1, candidate, chosen);
+            }
+            chosen.pop();
+        }
+    }
+}
+
+#[pyfunction]
+#[pyo3(name = "combinations_paying", signature = (target, invoices, credits = Vec::new(), *, tolerance = 0, limit = 2))]
+fn py_combinations_paying(
+    target: i64,
+    invoices: Vec<i64>,
+    credits: Vec<i64>,
+    tolerance: i64,
+    limit: usize,
+) -> SubsetSearch {
+    combinations_paying(target, &invoices, &credits, tolerance, limit)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<SubsetSearch>()?;
+    m.add_function(wrap_pyfunction!(py_combinations_paying, m)?)?;
+    Ok(())
 }

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
+from payments_core._native import display_minor
 from settle_shared.money import ISO_4217_IN_USE, Money, currency_exponent
+
+__all__ = [
+    "MAX_DIGITS",
+    "AmountError",
+    "display",
+    "display_minor",
+    "minor_units",
+    "money_from_text",
+]
 
 # ISO 20022 amounts: a non-negative xs:decimal with at most 18 digits in all.
 _DECIMAL = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?$")
@@ -40,15 +50,7 @@ def minor_units(text: str, currency: str) -> int:
 
 
 def display(money: Money) -> str:
-    """'EUR 1234.50': for evidence and error messages, not for invoices."""
+    """'EUR 1234.50': for evidence and error messages, not for invoices. `display_minor` does
+    the same for an amount in minor units (compiled: evidence puts several amounts into words
+    for nearly every payment of a statement)."""
     return display_minor(money.amount_minor, money.currency)
-
-
-def display_minor(amount_minor: int, currency: str) -> str:
-    """`display` of an amount in minor units, without making it Money first: evidence puts
-    several amounts into words for nearly every payment of a statement."""
-    exponent = currency_exponent(currency)
-    sign = "-" if amount_minor < 0 else ""
-    whole, fraction = divmod(abs(amount_minor), 10**exponent)
-    decimals = f".{fraction:0{exponent}d}" if exponent else ""
-    return f"{currency} {sign}{whole}{decimals}"
