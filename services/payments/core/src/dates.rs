@@ -28,7 +28,10 @@ impl Day {
     }
 
     pub fn clone_ref(&self, py: Python<'_>) -> Day {
-        Day { object: self.object.clone_ref(py), ..*self }
+        Day {
+            object: self.object.clone_ref(py),
+            ..*self
+        }
     }
 
     /// Whole days from `other` to this day.

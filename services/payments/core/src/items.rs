@@ -50,18 +50,24 @@ impl OpenItem {
     }
 
     pub fn label(&self) -> String {
-        let kind = if self.is_credit() { "credit note" } else { "invoice" };
+        let kind = if self.is_credit() {
+            "credit note"
+        } else {
+            "invoice"
+        };
         format!("{kind} {}", self.invoice_number)
     }
 
     /// The keys its number is written as, worked out when first needed.
     pub fn written_keys(&mut self) -> &[String] {
-        self.number_keys.get_or_insert_with(|| number_keys(&self.invoice_number))
+        self.number_keys
+            .get_or_insert_with(|| number_keys(&self.invoice_number))
     }
 
     /// The whole number as compared, given when built or worked out when first needed.
     pub fn whole_key(&mut self) -> &str {
-        self.known_number_key.get_or_insert_with(|| number_key(&self.invoice_number))
+        self.known_number_key
+            .get_or_insert_with(|| number_key(&self.invoice_number))
     }
 }
 
@@ -211,7 +217,11 @@ impl StoredItem {
     #[new]
     #[pyo3(signature = (item, reference, serials))]
     fn new(item: Item, reference: Option<String>, serials: Option<PyObject>) -> Self {
-        StoredItem { item, reference, serials }
+        StoredItem {
+            item,
+            reference,
+            serials,
+        }
     }
 }
 
@@ -232,7 +242,9 @@ pub struct OpenItems {
 }
 
 fn copies(py: Python<'_>, items: Option<&Vec<Item>>) -> Vec<Item> {
-    items.map_or_else(Vec::new, |items| items.iter().map(|i| i.clone_ref(py)).collect())
+    items.map_or_else(Vec::new, |items| {
+        items.iter().map(|i| i.clone_ref(py)).collect()
+    })
 }
 
 impl OpenItems {
@@ -246,11 +258,17 @@ impl OpenItems {
         if self.by_id.contains_key(&it.invoice_id) {
             return;
         }
-        self.by_id.insert(it.invoice_id.clone(), item.clone().unbind());
+        self.by_id
+            .insert(it.invoice_id.clone(), item.clone().unbind());
         self.in_order.push(item.clone().unbind());
         if let Some(written) = it.payment_reference.as_deref().filter(|r| !r.is_empty()) {
-            let key = reference.filter(|r| !r.is_empty()).unwrap_or_else(|| reference_key(written));
-            self.by_reference.entry(key).or_default().push(item.clone().unbind());
+            let key = reference
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| reference_key(written));
+            self.by_reference
+                .entry(key)
+                .or_default()
+                .push(item.clone().unbind());
         }
         let serials = serials.unwrap_or_else(|| {
             let (whole, serials) = number_index_keys(&it.invoice_number);
@@ -258,7 +276,10 @@ impl OpenItems {
             serials
         });
         for key in serials {
-            self.by_serial.entry(key).or_default().push(item.clone().unbind());
+            self.by_serial
+                .entry(key)
+                .or_default()
+                .push(item.clone().unbind());
         }
         let customer = self.by_customer.entry(it.customer_id.clone()).or_default();
         customer.push(item.clone().unbind());
@@ -287,14 +308,16 @@ impl OpenItems {
     }
 
     pub fn open_for(&self, py: Python<'_>, currency: &str, amount_minor: i64) -> Vec<Item> {
-        copies(py, self.by_open_amount.get(currency).and_then(|b| b.get(&amount_minor)))
+        copies(
+            py,
+            self.by_open_amount
+                .get(currency)
+                .and_then(|b| b.get(&amount_minor)),
+        )
     }
 
     /// The customer's open items, indexing those added for later first.
-    pub fn open_of_customer(
-        slf: &Bound<'_, OpenItems>,
-        customer_id: &str,
-    ) -> PyResult<Vec<Item>> {
+    pub fn open_of_customer(slf: &Bound<'_, OpenItems>, customer_id: &str) -> PyResult<Vec<Item>> {
         let py = slf.py();
         let later = slf.borrow_mut().later.remove(customer_id);
         for items in later.unwrap_or_default() {
@@ -306,7 +329,10 @@ impl OpenItems {
         }
         let index = slf.borrow();
         let all = index.by_customer.get(customer_id).into_iter().flatten();
-        Ok(all.filter(|item| item.borrow(py).is_open()).map(|i| i.clone_ref(py)).collect())
+        Ok(all
+            .filter(|item| item.borrow(py).is_open())
+            .map(|i| i.clone_ref(py))
+            .collect())
     }
 
     pub fn paying_from(&self, account: Option<&str>) -> HashSet<String> {
@@ -348,7 +374,10 @@ impl OpenItems {
     fn enter_amount_bucket(&mut self, it: &OpenItem, item: &Bound<'_, OpenItem>) {
         if it.is_open() && !it.is_credit() {
             let buckets = self.by_open_amount.entry(it.currency.clone()).or_default();
-            buckets.entry(it.open_minor).or_default().push(item.clone().unbind());
+            buckets
+                .entry(it.open_minor)
+                .or_default()
+                .push(item.clone().unbind());
         }
     }
 }
@@ -390,7 +419,8 @@ impl OpenItems {
         if self.customer_names.get(&customer_id).map(String::as_str) == name {
             return;
         }
-        self.customer_names.insert(customer_id.clone(), name.unwrap_or_default().to_string());
+        self.customer_names
+            .insert(customer_id.clone(), name.unwrap_or_default().to_string());
         self.names.entry(key).or_default().insert(customer_id);
     }
 

@@ -37,7 +37,10 @@ impl Evidence {
     }
 
     fn __repr__(&self) -> String {
-        format!("Evidence(signals={:?}, rejected={:?})", self.signals, self.rejected)
+        format!(
+            "Evidence(signals={:?}, rejected={:?})",
+            self.signals, self.rejected
+        )
     }
 }
 
@@ -149,11 +152,18 @@ impl Matched {
     }
 
     fn explained(&self, py: Python<'_>) -> PyResult<Py<Evidence>> {
-        let explanation = self.explain.lock().map_err(|_| running())?.take().ok_or_else(running)?;
+        let explanation = self
+            .explain
+            .lock()
+            .map_err(|_| running())?
+            .take()
+            .ok_or_else(running)?;
         match explanation {
-            Explanation::Callable(explain) => {
-                Ok(explain.bind(py).call0()?.downcast_into::<Evidence>()?.unbind())
-            }
+            Explanation::Callable(explain) => Ok(explain
+                .bind(py)
+                .call0()?
+                .downcast_into::<Evidence>()?
+                .unbind()),
             Explanation::Decision(decision) => Py::new(py, decision.explain(py)?),
         }
     }
@@ -176,7 +186,14 @@ impl Matched {
         explain: PyObject,
     ) -> Self {
         let explain = Explanation::Callable(explain);
-        Matched::new(customer_id, allocations, unapplied_minor, currency, teaches_account, explain)
+        Matched::new(
+            customer_id,
+            allocations,
+            unapplied_minor,
+            currency,
+            teaches_account,
+            explain,
+        )
     }
 
     #[getter]
@@ -191,13 +208,18 @@ impl Matched {
     #[getter]
     fn invoices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let all = self.allocations(py)?;
-        let invoices = all.iter().filter(|a| a.downcast::<Allocation>().is_ok_and(|a| !a.get().is_credit));
+        let invoices = all
+            .iter()
+            .filter(|a| a.downcast::<Allocation>().is_ok_and(|a| !a.get().is_credit));
         PyTuple::new(py, invoices.collect::<Vec<_>>())
     }
 
     #[getter]
     fn evidence(&self, py: Python<'_>) -> PyResult<Py<Evidence>> {
-        Ok(self.evidence.get_or_try_init(py, || self.explained(py))?.clone_ref(py))
+        Ok(self
+            .evidence
+            .get_or_try_init(py, || self.explained(py))?
+            .clone_ref(py))
     }
 
     #[getter]
@@ -213,7 +235,11 @@ impl Matched {
             self.allocations,
             self.unapplied_minor,
             self.currency,
-            if self.teaches_account { "True" } else { "False" }
+            if self.teaches_account {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }
@@ -232,7 +258,13 @@ pub struct Suggestion {
 
 impl Hash for Suggestion {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (&self.customer_id, &self.items, self.score.to_bits(), &self.reason).hash(state);
+        (
+            &self.customer_id,
+            &self.items,
+            self.score.to_bits(),
+            &self.reason,
+        )
+            .hash(state);
     }
 }
 
@@ -246,12 +278,22 @@ impl Suggestion {
 impl Suggestion {
     #[new]
     fn new(customer_id: String, items: Vec<(String, String)>, score: f64, reason: String) -> Self {
-        Suggestion { customer_id, items, score, reason }
+        Suggestion {
+            customer_id,
+            items,
+            score,
+            reason,
+        }
     }
 
     #[getter]
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.items.iter().map(|(id, number)| (id.as_str(), number.as_str())))
+        PyTuple::new(
+            py,
+            self.items
+                .iter()
+                .map(|(id, number)| (id.as_str(), number.as_str())),
+        )
     }
 
     #[getter]
@@ -282,16 +324,31 @@ impl Unmatched {
     ) -> PyResult<Self> {
         let suggestions = suggestions.into_iter().map(|s| Py::new(py, s));
         let suggestions = PyTuple::new(py, suggestions.collect::<PyResult<Vec<_>>>()?)?;
-        Ok(Unmatched { reason, suggestions: suggestions.unbind(), evidence: Py::new(py, evidence)? })
+        Ok(Unmatched {
+            reason,
+            suggestions: suggestions.unbind(),
+            evidence: Py::new(py, evidence)?,
+        })
     }
 }
 
 #[pymethods]
 impl Unmatched {
     #[new]
-    fn py_new(reason: String, suggestions: &Bound<'_, PyAny>, evidence: Py<Evidence>) -> PyResult<Self> {
-        let suggestions = PyTuple::new(suggestions.py(), suggestions.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
-        Ok(Unmatched { reason, suggestions: suggestions.unbind(), evidence })
+    fn py_new(
+        reason: String,
+        suggestions: &Bound<'_, PyAny>,
+        evidence: Py<Evidence>,
+    ) -> PyResult<Self> {
+        let suggestions = PyTuple::new(
+            suggestions.py(),
+            suggestions.try_iter()?.collect::<PyResult<Vec<_>>>()?,
+        )?;
+        Ok(Unmatched {
+            reason,
+            suggestions: suggestions.unbind(),
+            evidence,
+        })
     }
 
     #[getter]
@@ -301,6 +358,9 @@ impl Unmatched {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let suggestions = self.suggestions.bind(py).repr()?;
-        Ok(format!("Unmatched(reason={:?}, suggestions={suggestions})", self.reason))
+        Ok(format!(
+            "Unmatched(reason={:?}, suggestions={suggestions})",
+            self.reason
+        ))
     }
 }

@@ -26,7 +26,10 @@ pub struct Tolerance {
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance { absolute_minor: 1000, basis_points: 100 }
+        Tolerance {
+            absolute_minor: 1000,
+            basis_points: 100,
+        }
     }
 }
 
@@ -35,11 +38,15 @@ impl Tolerance {
     #[new]
     #[pyo3(signature = (absolute_minor=1000, basis_points=100))]
     fn new(absolute_minor: i64, basis_points: i64) -> Self {
-        Tolerance { absolute_minor, basis_points }
+        Tolerance {
+            absolute_minor,
+            basis_points,
+        }
     }
 
     pub fn allowed(&self, open_minor: i64) -> i64 {
-        self.absolute_minor.min((open_minor * self.basis_points).div_euclid(10_000))
+        self.absolute_minor
+            .min((open_minor * self.basis_points).div_euclid(10_000))
     }
 
     fn __repr__(&self) -> String {
@@ -171,10 +178,18 @@ impl Clues {
             .filter(|(check, _)| check.trusted())
             .map(|(check, _)| check.key.clone())
             .collect();
-        let lines: Vec<&str> =
-            payment.remittance.iter().chain(&payment.referred_documents).map(String::as_str).collect();
+        let lines: Vec<&str> = payment
+            .remittance
+            .iter()
+            .chain(&payment.referred_documents)
+            .map(String::as_str)
+            .collect();
         let runs = text_runs(&lines);
-        let serials = runs.iter().filter(|run| starts_with_digit(run)).cloned().collect();
+        let serials = runs
+            .iter()
+            .filter(|run| starts_with_digit(run))
+            .cloned()
+            .collect();
         Clues {
             checks,
             trusted_keys,
@@ -189,7 +204,9 @@ impl Clues {
     /// Every way the text may write an invoice number, worked out only for a payment that
     /// nothing names exactly.
     pub fn written_keys(&self, py: Python<'_>) -> PyResult<&Py<WrittenKeys>> {
-        self.written.get_or_try_init(py, || Py::new(py, WrittenKeys::new(keys_of_runs(&self.runs))))
+        self.written.get_or_try_init(py, || {
+            Py::new(py, WrittenKeys::new(keys_of_runs(&self.runs)))
+        })
     }
 
     pub fn notes(&self) -> impl Iterator<Item = String> + '_ {

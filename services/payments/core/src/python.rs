@@ -15,7 +15,9 @@ pub fn money(py: Python<'_>, amount_minor: i64, currency: &str) -> PyResult<PyOb
 /// The amount of a `Money`, in minor units, and its currency.
 pub fn money_parts(money: &Bound<'_, PyAny>) -> PyResult<(i64, String)> {
     let py = money.py();
-    let amount_minor = money.getattr(pyo3::intern!(py, "amount_minor"))?.extract()?;
+    let amount_minor = money
+        .getattr(pyo3::intern!(py, "amount_minor"))?
+        .extract()?;
     let currency = money.getattr(pyo3::intern!(py, "currency"))?.extract()?;
     Ok((amount_minor, currency))
 }

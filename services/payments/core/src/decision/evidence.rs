@@ -1,0 +1,246 @@
+//! A decision put into words: the match with its allocations and (when first asked for) its
+//! evidence, or the reason a payment waits for a person with ranked suggestions.
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+use pyo3::prelude::*;
+
+use super::{Decision, Plan, Signal, Verdict, MAX_REJECTED, MAX_SUGGESTIONS};
+use crate::amounts::display_minor;
+use crate::items::OpenItem;
+use crate::outcomes::{Allocation, Evidence, Explanation, Matched, Suggestion, Unmatched};
+
+impl Decision {
+    pub(super) fn matched(
+        self,
+        py: Python<'_>,
+        customer: String,
+        plan: Plan,
+        teaches: bool,
+    ) -> Matched {
+        let credits_open: i64 = plan.credits.iter().map(|c| c.borrow(py).open_minor).sum();
+        let mut left = self.amount + credits_open;
+        let mut allocations = Vec::new();
+        let mut open_before = Vec::new();
+        for (position, item) in plan.invoices.iter().enumerate() {
+            let it = item.borrow(py);
+            let last = position == plan.invoices.len() - 1;
+            let applied = it.open_minor.min(left);
+            let short = it.open_minor - applied;
+            let settles = short
+                <= if last {
+                    self.tolerance.allowed(it.open_minor)
+                } else {
+                    0
+                };
+            left -= applied;
+            allocations.push(allocation(
+                &it,
+                applied,
+                settles,
+                if settles { short } else { 0 },
+            ));
+            open_before.push((it.invoice_id.clone(), it.open_minor));
+        }
+        for credit in &plan.credits {
+            let it = credit.borrow(py);
+            allocations.push(allocation(&it, it.open_minor, true, 0));
+            open_before.push((it.invoice_id.clone(), it.open_minor));
+        }
+        let currency = self.currency.clone();
+        let explanation = MatchedExplanation {
+            decision: self,
+            verdict: plan.verdict,
+            allocations: allocations.clone(),
+            open_before,
+            unapplied: left,
+        };
+        let explain = Explanation::Decision(Box::new(explanation));
+        Matched::new(customer, allocations, left, currency, teaches, explain)
+    }
+
+    pub(super) fn unmatched(&mut self, py: Python<'_>, reason: String) -> PyResult<Verdict> {
+        self.corroborate_each(py);
+        let ranked = self.ranked(py);
+        let mut found = Vec::new();
+        for &at in &ranked {
+            let identifying = self.candidates[at].findings.iter().filter(|f| f.identifies);
+            found.extend(identifying.map(|f| f.says.clone()));
+        }
+        let mut rejected = self.rejected.clone();
+        let with_findings: Vec<usize> = ranked
+            .iter()
+            .copied()
+            .filter(|&at| !self.candidates[at].findings.is_empty())
+            .collect();
+        for &at in with_findings.iter().take(MAX_REJECTED) {
+            let candidate = &self.candidates[at];
+            let label = candidate.item.borrow(py).label();
+            let signals = candidate.signals();
+            rejected.push(if candidate.names_it() {
+                format!("{label}: named by {signals}, not applied: {reason}")
+            } else {
+                format!(
+                    "{label}: {signals} {}, not enough to match",
+                    candidate.agree()
+                )
+            });
+        }
+        rejected.truncate(MAX_REJECTED);
+        let mut suggestions = self.combinations.clone();
+        for &at in &with_findings {
+            let candidate = &self.candidates[at];
+            let it = candidate.item.borrow(py);
+            if it.is_credit() {
+                continue;
+            }
+            let says: Vec<&str> = candidate.findings.iter().map(|f| f.says.as_str()).collect();
+            suggestions.push(Suggestion {
+                customer_id: it.customer_id.clone(),
+                items: vec![(it.invoice_id.clone(), it.invoice_number.clone())],
+                score: f64::from(candidate.score()) / 100.0,
+                reason: says.join("; "),
+            });
+        }
+        suggestions.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.ids().cmp(b.ids()))
+        });
+        suggestions.truncate(MAX_SUGGESTIONS);
+        let mut signals = self.notes();
+        signals.extend(found);
+        let evidence = Evidence { signals, rejected };
+        Ok(Verdict::Unmatched(Unmatched::new(
+            py,
+            reason,
+            suggestions,
+            evidence,
+        )?))
+    }
+
+    pub(super) fn ranked(&self, py: Python<'_>) -> Vec<usize> {
+        let booked = self.payment().booked_on.as_ref();
+        let mut ranked: Vec<(Reverse<u32>, i64, String, usize)> = self
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(at, candidate)| {
+                let it = candidate.item.borrow(py);
+                let days = match (booked, &it.due_date) {
+                    (Some(booked), Some(due)) => booked.days_since(due).abs(),
+                    _ => 0,
+                };
+                (Reverse(candidate.score()), days, it.invoice_id.clone(), at)
+            })
+            .collect();
+        ranked.sort();
+        ranked.into_iter().map(|(_, _, _, at)| at).collect()
+    }
+}
+
+fn allocation(item: &OpenItem, applied: i64, settles: bool, written_off: i64) -> Allocation {
+    Allocation {
+        invoice_id: item.invoice_id.clone(),
+        invoice_number: item.invoice_number.clone(),
+        customer_id: item.customer_id.clone(),
+        is_credit: item.is_credit(),
+        currency: item.currency.clone(),
+        amount_minor: applied,
+        settles,
+        written_off_minor: written_off,
+    }
+}
+
+/// A match's evidence, put into words from the decision's state when first asked for.
+pub struct MatchedExplanation {
+    decision: Decision,
+    verdict: String,
+    allocations: Vec<Allocation>,
+    open_before: Vec<(String, i64)>,
+    unapplied: i64,
+}
+
+impl MatchedExplanation {
+    pub fn explain(mut self, py: Python<'_>) -> PyResult<Evidence> {
+        if let Some(first) = self.allocations.first() {
+            self.decision
+                .add_corroboration(py, &first.customer_id.clone());
+        }
+        let decision = &self.decision;
+        let mut verdicts: Vec<String> = self
+            .allocations
+            .iter()
+            .filter(|a| !a.is_credit)
+            .map(|a| verdict(a, self.open_before(&a.invoice_id)))
+            .collect();
+        verdicts.extend(self.allocations.iter().filter(|a| a.is_credit).map(|a| {
+            let netted = display_minor(a.amount_minor, &a.currency);
+            format!("credit note {} of {netted} is netted", a.invoice_number)
+        }));
+        if self.unapplied != 0 {
+            let unapplied = display_minor(self.unapplied, &decision.currency);
+            verdicts.push(format!(
+                "{unapplied} more than is open stays unapplied, within tolerance"
+            ));
+        }
+        let chosen: BTreeSet<&str> = self.open_before.iter().map(|(id, _)| id.as_str()).collect();
+        let mut signals = decision.notes();
+        for invoice_id in &chosen {
+            let Some(&at) = decision.positions.get(*invoice_id) else {
+                continue;
+            };
+            let findings = decision.candidates[at].findings.iter();
+            let found = findings.filter(|f| f.identifies || f.signal == Signal::Account);
+            signals.extend(found.map(|f| f.says.clone()));
+        }
+        if !self.verdict.is_empty() {
+            signals.push(self.verdict.clone());
+        }
+        signals.extend(verdicts);
+        let mut rejected = decision.rejected.clone();
+        let others = decision.ranked(py).into_iter().filter(|&at| {
+            let candidate = &decision.candidates[at];
+            !candidate.findings.is_empty()
+                && !chosen.contains(candidate.item.borrow(py).invoice_id.as_str())
+        });
+        for at in others.take(MAX_REJECTED) {
+            let candidate = &decision.candidates[at];
+            let label = candidate.item.borrow(py).label();
+            rejected.push(format!(
+                "{label}: {} {}, but nothing in the payment names it",
+                candidate.signals(),
+                candidate.agree()
+            ));
+        }
+        rejected.truncate(MAX_REJECTED);
+        Ok(Evidence { signals, rejected })
+    }
+
+    fn open_before(&self, invoice_id: &str) -> i64 {
+        let before = self.open_before.iter().find(|(id, _)| id == invoice_id);
+        before.map_or(0, |(_, open)| *open)
+    }
+}
+
+fn verdict(allocation: &Allocation, open_before: i64) -> String {
+    let label = format!("invoice {}", allocation.invoice_number);
+    let currency = &allocation.currency;
+    let was_open = display_minor(open_before, currency);
+    let paid = display_minor(allocation.amount_minor, currency);
+    if allocation.settles && allocation.written_off_minor != 0 {
+        let short = display_minor(allocation.written_off_minor, currency);
+        return format!(
+            "pays {paid} of the {was_open} open on {label}: settled, {short} short is within \
+             tolerance"
+        );
+    }
+    if allocation.settles {
+        return format!("pays the full open amount {was_open}: {label} settled");
+    }
+    let remaining = display_minor(open_before - allocation.amount_minor, currency);
+    format!(
+        "pays {paid} of the {was_open} open: partial payment of {label}, {remaining} stays open"
+    )
+}
