@@ -56,31 +56,56 @@ impl Signal {
     }
 }
 
-struct Finding {
-    signal: Signal,
-    says: String,
-    /// In hundredths.
-    weight: u32,
-    identifies: bool,
+/// What links a payment to an item, put into words (`Decision::says`) only for evidence.
+enum Finding {
+    Reference { key: String },
+    PaymentLink,
+    /// The whole number, else the key it was mentioned as.
+    Number { mention: Option<String> },
+    NearNumber { how: &'static str },
+    Account,
+    Name,
+    Amount,
+    CloseAmount,
+    DueDate,
 }
 
 impl Finding {
-    fn new(signal: Signal, says: String, weight: u32) -> Self {
-        Finding {
-            signal,
-            says,
-            weight,
-            identifies: false,
+    fn signal(&self) -> Signal {
+        match self {
+            Finding::Reference { .. } => Signal::Reference,
+            Finding::PaymentLink => Signal::PaymentLink,
+            Finding::Number { .. } => Signal::Number,
+            Finding::NearNumber { .. } => Signal::NearNumber,
+            Finding::Account => Signal::Account,
+            Finding::Name => Signal::Name,
+            Finding::Amount => Signal::Amount,
+            Finding::CloseAmount => Signal::CloseAmount,
+            Finding::DueDate => Signal::DueDate,
         }
     }
 
-    fn identifying(signal: Signal, says: String, weight: u32) -> Self {
-        Finding {
-            signal,
-            says,
-            weight,
-            identifies: true,
+    /// In hundredths.
+    fn weight(&self) -> u32 {
+        match self {
+            Finding::Reference { .. } | Finding::PaymentLink => 60,
+            Finding::Number { mention: None } => 50,
+            Finding::Number { mention: Some(_) } => 45,
+            Finding::NearNumber { .. } => 35,
+            Finding::Account | Finding::Amount => 30,
+            Finding::Name | Finding::CloseAmount => 20,
+            Finding::DueDate => 5,
         }
+    }
+
+    fn identifies(&self) -> bool {
+        matches!(
+            self,
+            Finding::Reference { .. }
+                | Finding::PaymentLink
+                | Finding::Number { .. }
+                | Finding::NearNumber { .. }
+        )
     }
 }
 
@@ -91,29 +116,29 @@ struct Candidate {
 
 impl Candidate {
     fn names_it(&self) -> bool {
-        self.findings.iter().any(|f| f.identifies)
+        self.findings.iter().any(Finding::identifies)
     }
 
     fn strongly_named(&self) -> bool {
-        self.findings.iter().any(|f| f.signal.is_strong())
+        self.findings.iter().any(|f| f.signal().is_strong())
     }
 
     /// In hundredths, at most 100.
     fn score(&self) -> u32 {
-        self.findings.iter().map(|f| f.weight).sum::<u32>().min(100)
+        self.findings.iter().map(Finding::weight).sum::<u32>().min(100)
     }
 
     fn signals(&self) -> String {
         let named: Vec<String> = self
             .findings
             .iter()
-            .map(|f| format!("the {}", f.signal.name()))
+            .map(|f| format!("the {}", f.signal().name()))
             .collect();
         named.join(" and ")
     }
 
     fn has(&self, signal: Signal) -> bool {
-        self.findings.iter().any(|f| f.signal == signal)
+        self.findings.iter().any(|f| f.signal() == signal)
     }
 
     fn agree(&self) -> &'static str {
@@ -537,8 +562,7 @@ impl Decision {
         let credits = self.customer_credits(py, customer)?;
         for item in invoices.iter().chain(&credits) {
             let at = self.candidate(py, item);
-            let finding = self.account_finding(customer);
-            self.candidates[at].findings.push(finding);
+            self.candidates[at].findings.push(Finding::Account);
         }
         let account = self.account();
         if invoices.is_empty() {

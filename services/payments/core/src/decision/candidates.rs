@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use pyo3::prelude::*;
 
-use super::{shown, sorted_by_id, Candidate, Decision, Finding, Signal};
+use super::{sorted_by_id, Candidate, Decision, Finding, Signal};
 use crate::items::{Item, OpenItem, OpenItems};
 use crate::outcomes::Suggestion;
 use crate::payment::starts_with_digit;
@@ -20,19 +20,15 @@ impl Decision {
         for key in &clues.trusted_keys {
             let carrying = index.borrow().with_reference(py, key);
             for item in carrying {
-                let label = item.borrow(py).label();
-                let says =
-                    format!("structured reference {key} is the payment reference of {label}");
-                self.name(py, &mut named, item, Signal::Reference, says, 60);
+                let finding = Finding::Reference { key: key.clone() };
+                self.name(py, &mut named, item, finding);
             }
         }
         let payment = self.payment.clone_ref(py);
         for invoice_id in &payment.get().invoice_ids {
             let linked = index.borrow().item(py, invoice_id);
             if let Some(linked) = linked {
-                let label = linked.borrow(py).label();
-                let says = format!("it was paid through the payment link of {label}");
-                self.name(py, &mut named, linked, Signal::PaymentLink, says, 60);
+                self.name(py, &mut named, linked, Finding::PaymentLink);
             }
         }
         let runs = &clues.runs;
@@ -43,10 +39,9 @@ impl Decision {
             let tail = runs[end.saturating_sub(MAX_PARTS - 1)..=end].concat();
             let ending = index.borrow().with_serial(py, run);
             for item in ending {
-                let Some((says, weight)) = self.number_finding(py, &item, &tail) else {
-                    continue;
-                };
-                self.name(py, &mut named, item, Signal::Number, says, weight);
+                if let Some(finding) = self.number_finding(py, &item, &tail) {
+                    self.name(py, &mut named, item, finding);
+                }
             }
         }
         let mut usable = Vec::new();
@@ -67,25 +62,12 @@ impl Decision {
         Ok(sorted_by_id(&mut usable))
     }
 
-    /// What the text says of an item whose number it ends with, and how much that weighs.
-    pub(super) fn number_finding(
-        &self,
-        py: Python<'_>,
-        item: &Item,
-        tail: &str,
-    ) -> Option<(String, u32)> {
+    /// How the text gives the number of an item it ends with, if it does.
+    pub(super) fn number_finding(&self, py: Python<'_>, item: &Item, tail: &str) -> Option<Finding> {
         let mut it = item.borrow_mut(py);
         let mention = mention(tail, it.written_keys())?.to_string();
         let whole = mention == it.whole_key();
-        let label = it.label();
-        if whole {
-            Some((format!("{label} appears in the remittance information"), 50))
-        } else {
-            Some((
-                format!("{label} appears in the remittance information as {mention}"),
-                45,
-            ))
-        }
+        Some(Finding::Number { mention: (!whole).then_some(mention) })
     }
 
     pub(super) fn name(
@@ -93,18 +75,14 @@ impl Decision {
         py: Python<'_>,
         named: &mut Vec<usize>,
         item: Item,
-        signal: Signal,
-        says: String,
-        weight: u32,
+        finding: Finding,
     ) {
         let at = self.candidate(py, &item);
         if !named.contains(&at) {
             named.push(at);
         }
-        if !self.candidates[at].has(signal) {
-            self.candidates[at]
-                .findings
-                .push(Finding::identifying(signal, says, weight));
+        if !self.candidates[at].has(finding.signal()) {
+            self.candidates[at].findings.push(finding);
         }
     }
 
@@ -139,28 +117,20 @@ impl Decision {
             pool.extend(OpenItems::open_of_customer(&index, &customer)?);
         }
         pool.extend(index.borrow().open_for(py, &self.currency, self.amount));
-        let mut seen: HashSet<String> = exclude.iter().map(|&at| self.id_of(py, at)).collect();
+        let excluded = exclude.iter().map(|&at| self.candidates[at].item.as_ptr());
+        // Items are looked up in one index, which holds one item per invoice id.
+        let mut seen: HashSet<*mut pyo3::ffi::PyObject> = excluded.collect();
         let mut near = Vec::new();
         for item in pool {
-            let (key, invoice_id) = {
-                let mut it = item.borrow_mut(py);
-                (it.whole_key().to_string(), it.invoice_id.clone())
-            };
-            if !seen.insert(invoice_id.clone()) {
+            if !seen.insert(item.as_ptr()) {
                 continue;
             }
-            let Some(how) = nearness(&key, clues.written_keys(py)?.get()) else {
-                continue;
-            };
-            let (label, usable) = {
-                let it = item.borrow(py);
-                (it.label(), self.unusable(&it).is_none())
-            };
-            if usable {
+            let how = nearness(item.borrow_mut(py).whole_key(), clues.written_keys(py)?.get());
+            let Some(how) = how else { continue };
+            if self.unusable(&item.borrow(py)).is_none() {
+                let invoice_id = item.borrow(py).invoice_id.clone();
                 let at = self.candidate(py, &item);
-                let says = format!("the remittance gives {label} {how}");
-                let finding = Finding::identifying(Signal::NearNumber, says, 35);
-                self.candidates[at].findings.push(finding);
+                self.candidates[at].findings.push(Finding::NearNumber { how });
                 near.push((invoice_id, at));
             }
         }
@@ -202,15 +172,10 @@ impl Decision {
             return;
         }
         if self.by_account.contains(customer) && !self.candidates[at].has(Signal::Account) {
-            let finding = self.account_finding(customer);
-            self.candidates[at].findings.push(finding);
+            self.candidates[at].findings.push(Finding::Account);
         }
         if self.by_name(py).contains(customer) && !self.candidates[at].has(Signal::Name) {
-            let payer = shown(self.payment().payer_name.as_deref());
-            let says = format!("the payer {payer} is customer {customer}");
-            self.candidates[at]
-                .findings
-                .push(Finding::new(Signal::Name, says, 20));
+            self.candidates[at].findings.push(Finding::Name);
         }
         self.add_amount_and_date(py, at);
     }
@@ -222,32 +187,20 @@ impl Decision {
             return;
         }
         let mut found = Vec::new();
-        let label = it.label();
         if it.open_minor == self.amount && it.currency == self.currency {
-            let says = format!("the amount {} equals what is open on {label}", self.paid());
-            found.push(Finding::new(Signal::Amount, says, 30));
+            found.push(Finding::Amount);
         } else if !candidate.has(Signal::CloseAmount)
             && (it.open_minor - self.amount).abs() <= self.tolerance.allowed(it.open_minor)
         {
-            let says = format!("the amount is within tolerance of what is open on {label}");
-            found.push(Finding::new(Signal::CloseAmount, says, 20));
+            found.push(Finding::CloseAmount);
         }
         if let (Some(due), Some(booked)) = (&it.due_date, &self.payment().booked_on) {
             if booked.days_since(due).abs() <= 30 {
-                let says = format!("{label} fell due on {due}, within 30 days of the payment");
-                found.push(Finding::new(Signal::DueDate, says, 5));
+                found.push(Finding::DueDate);
             }
         }
         drop(it);
         self.candidates[at].findings.extend(found);
-    }
-
-    pub(super) fn account_finding(&self, customer: &str) -> Finding {
-        let says = format!(
-            "account {} is known to pay for customer {customer}",
-            self.account()
-        );
-        Finding::new(Signal::Account, says, 30)
     }
 
     pub(super) fn candidate(&mut self, py: Python<'_>, item: &Item) -> usize {

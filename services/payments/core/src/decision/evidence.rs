@@ -6,12 +6,55 @@ use std::collections::BTreeSet;
 
 use pyo3::prelude::*;
 
-use super::{Decision, Plan, Signal, Verdict, MAX_REJECTED, MAX_SUGGESTIONS};
+use super::{shown, Decision, Finding, Plan, Signal, Verdict, MAX_REJECTED, MAX_SUGGESTIONS};
 use crate::amounts::display_minor;
 use crate::items::OpenItem;
 use crate::outcomes::{Allocation, Evidence, Explanation, Matched, Suggestion, Unmatched};
 
 impl Decision {
+    /// The findings for a candidate that `keep` keeps, in words.
+    fn said(&self, py: Python<'_>, at: usize, keep: impl Fn(&Finding) -> bool) -> Vec<String> {
+        let candidate = &self.candidates[at];
+        let item = candidate.item.borrow(py);
+        let kept = candidate.findings.iter().filter(|f| keep(f));
+        kept.map(|finding| self.says(&item, finding)).collect()
+    }
+
+    fn says(&self, item: &OpenItem, finding: &Finding) -> String {
+        let label = item.label();
+        let customer = &item.customer_id;
+        match finding {
+            Finding::Reference { key } => {
+                format!("structured reference {key} is the payment reference of {label}")
+            }
+            Finding::PaymentLink => format!("it was paid through the payment link of {label}"),
+            Finding::Number { mention: None } => {
+                format!("{label} appears in the remittance information")
+            }
+            Finding::Number { mention: Some(mention) } => {
+                format!("{label} appears in the remittance information as {mention}")
+            }
+            Finding::NearNumber { how } => format!("the remittance gives {label} {how}"),
+            Finding::Account => {
+                format!("account {} is known to pay for customer {customer}", self.account())
+            }
+            Finding::Name => {
+                let payer = shown(self.payment().payer_name.as_deref());
+                format!("the payer {payer} is customer {customer}")
+            }
+            Finding::Amount => {
+                format!("the amount {} equals what is open on {label}", self.paid())
+            }
+            Finding::CloseAmount => {
+                format!("the amount is within tolerance of what is open on {label}")
+            }
+            Finding::DueDate => {
+                let due = item.due_date.as_ref().map_or("None".to_string(), ToString::to_string);
+                format!("{label} fell due on {due}, within 30 days of the payment")
+            }
+        }
+    }
+
     pub(super) fn matched(
         self,
         py: Python<'_>,
@@ -65,8 +108,7 @@ impl Decision {
         let ranked = self.ranked(py);
         let mut found = Vec::new();
         for &at in &ranked {
-            let identifying = self.candidates[at].findings.iter().filter(|f| f.identifies);
-            found.extend(identifying.map(|f| f.says.clone()));
+            found.extend(self.said(py, at, Finding::identifies));
         }
         let mut rejected = self.rejected.clone();
         let with_findings: Vec<usize> = ranked
@@ -95,7 +137,7 @@ impl Decision {
             if it.is_credit() {
                 continue;
             }
-            let says: Vec<&str> = candidate.findings.iter().map(|f| f.says.as_str()).collect();
+            let says = self.said(py, at, |_| true);
             suggestions.push(Suggestion {
                 customer_id: it.customer_id.clone(),
                 items: vec![(it.invoice_id.clone(), it.invoice_number.clone())],
@@ -191,9 +233,9 @@ impl MatchedExplanation {
             let Some(&at) = decision.positions.get(*invoice_id) else {
                 continue;
             };
-            let findings = decision.candidates[at].findings.iter();
-            let found = findings.filter(|f| f.identifies || f.signal == Signal::Account);
-            signals.extend(found.map(|f| f.says.clone()));
+            signals.extend(decision.said(py, at, |f| {
+                f.identifies() || f.signal() == Signal::Account
+            }));
         }
         if !self.verdict.is_empty() {
             signals.push(self.verdict.clone());
