@@ -21,6 +21,8 @@ const MAX_REJECTED: usize = 5;
 const MAX_SEARCHED_ITEMS: usize = 24;
 /// Two combinations are enough to know a payment is ambiguous.
 const COMBINATIONS_WANTED: usize = 2;
+/// A combination of the known payer's items that adds up, in hundredths.
+const COMBINATION_SCORE: u32 = 50;
 
 /// What links a payment to an item.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -219,7 +221,7 @@ impl Decision {
             rejected: Vec::new(),
             combinations: Vec::new(),
             closed_named: Vec::new(),
-            by_account: by_account.into_iter().collect(),
+            by_account,
             by_name: None,
         }
     }
@@ -244,7 +246,7 @@ impl Decision {
         if self.by_name.is_none() {
             let key = self.clues.get().payer_name_key.clone();
             let named = self.items.bind(py).borrow().named(key.as_deref());
-            self.by_name = Some(named.into_iter().collect());
+            self.by_name = Some(named);
         }
         self.by_name.get_or_insert_with(BTreeSet::new)
     }

@@ -1,8 +1,9 @@
 //! What customers owe, as matching sees it (see `payments.domain.openitems`): open invoices and
 //! unused credit notes, indexed by reference, serial, customer and open amount.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDate, PyFrozenSet, PyIterator, PyList, PyTuple};
 
@@ -12,6 +13,57 @@ use crate::references::reference_key;
 use crate::text::{name_key, number_index_keys, number_key, number_keys};
 
 pub type Item = Py<OpenItem>;
+
+/// `ItemKind` of `payments.domain.openitems`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Invoice,
+    Credit,
+}
+
+/// `ItemStatus` of `payments.domain.openitems`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Open,
+    Settled,
+    Cancelled,
+}
+
+impl Kind {
+    fn parse(kind: &str) -> PyResult<Kind> {
+        match kind {
+            "invoice" => Ok(Kind::Invoice),
+            "credit" => Ok(Kind::Credit),
+            _ => Err(PyValueError::new_err(format!("{kind:?} is no item kind"))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Invoice => "invoice",
+            Kind::Credit => "credit",
+        }
+    }
+}
+
+impl Status {
+    fn parse(status: &str) -> PyResult<Status> {
+        match status {
+            "open" => Ok(Status::Open),
+            "settled" => Ok(Status::Settled),
+            "cancelled" => Ok(Status::Cancelled),
+            _ => Err(PyValueError::new_err(format!("{status:?} is no item status"))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Settled => "settled",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
 
 #[pyclass(module = "payments_core._native")]
 pub struct OpenItem {
@@ -31,10 +83,8 @@ pub struct OpenItem {
     pub payment_reference: Option<String>,
     pub issue_date: Option<Day>,
     pub due_date: Option<Day>,
-    #[pyo3(get, set)]
-    pub kind: String,
-    #[pyo3(get, set)]
-    pub status: String,
+    pub kind: Kind,
+    pub status: Status,
     #[pyo3(get, set)]
     pub known_number_key: Option<String>,
     number_keys: Option<Vec<String>>,
@@ -42,11 +92,11 @@ pub struct OpenItem {
 
 impl OpenItem {
     pub fn is_open(&self) -> bool {
-        self.status == "open" && self.open_minor > 0
+        self.status == Status::Open && self.open_minor > 0
     }
 
     pub fn is_credit(&self) -> bool {
-        self.kind == "credit"
+        self.kind == Kind::Credit
     }
 
     pub fn label(&self) -> String {
@@ -76,8 +126,8 @@ impl OpenItem {
     #[new]
     #[pyo3(signature = (
         invoice_id, invoice_number, customer_id, currency, amount_minor, open_minor,
-        payment_reference=None, issue_date=None, due_date=None, kind="invoice".to_string(),
-        status="open".to_string(), known_number_key=None
+        payment_reference=None, issue_date=None, due_date=None, kind="invoice",
+        status="open", known_number_key=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -90,11 +140,11 @@ impl OpenItem {
         payment_reference: Option<String>,
         issue_date: Option<Bound<'_, PyDate>>,
         due_date: Option<Bound<'_, PyDate>>,
-        kind: String,
-        status: String,
+        kind: &str,
+        status: &str,
         known_number_key: Option<String>,
-    ) -> Self {
-        OpenItem {
+    ) -> PyResult<Self> {
+        Ok(OpenItem {
             invoice_id,
             invoice_number,
             customer_id,
@@ -104,11 +154,33 @@ impl OpenItem {
             payment_reference,
             issue_date: issue_date.as_ref().map(Day::of),
             due_date: due_date.as_ref().map(Day::of),
-            kind,
-            status,
+            kind: Kind::parse(kind)?,
+            status: Status::parse(status)?,
             known_number_key,
             number_keys: None,
-        }
+        })
+    }
+
+    #[getter(kind)]
+    fn py_kind(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    #[setter(kind)]
+    fn set_kind(&mut self, kind: &str) -> PyResult<()> {
+        self.kind = Kind::parse(kind)?;
+        Ok(())
+    }
+
+    #[getter(status)]
+    fn py_status(&self) -> &'static str {
+        self.status.name()
+    }
+
+    #[setter(status)]
+    fn set_status(&mut self, status: &str) -> PyResult<()> {
+        self.status = Status::parse(status)?;
+        Ok(())
     }
 
     #[getter(issue_date)]
@@ -178,8 +250,8 @@ impl OpenItem {
             payment_reference: self.payment_reference.clone(),
             issue_date: self.issue_date.as_ref().map(|day| day.clone_ref(py)),
             due_date: self.due_date.as_ref().map(|day| day.clone_ref(py)),
-            kind: self.kind.clone(),
-            status: self.status.clone(),
+            kind: self.kind,
+            status: self.status,
             known_number_key: self.known_number_key.clone(),
             number_keys: self.number_keys.clone(),
         }
@@ -195,8 +267,8 @@ impl OpenItem {
             self.currency,
             self.amount_minor,
             self.open_minor,
-            self.kind,
-            self.status
+            self.kind.name(),
+            self.status.name()
         )
     }
 }
@@ -319,7 +391,11 @@ impl OpenItems {
     /// The customer's open items, indexing those added for later first.
     pub fn open_of_customer(slf: &Bound<'_, OpenItems>, customer_id: &str) -> PyResult<Vec<Item>> {
         let py = slf.py();
-        let later = slf.borrow_mut().later.remove(customer_id);
+        let later = {
+            let mut index = slf.borrow_mut();
+            let pending = !index.later.is_empty();
+            pending.then(|| index.later.remove(customer_id)).flatten()
+        };
         for items in later.unwrap_or_default() {
             for stored in items.bind(py).call0()?.try_iter()? {
                 let stored = stored?;
@@ -335,14 +411,14 @@ impl OpenItems {
             .collect())
     }
 
-    pub fn paying_from(&self, account: Option<&str>) -> HashSet<String> {
+    pub fn paying_from(&self, account: Option<&str>) -> BTreeSet<String> {
         let known = account.and_then(|account| self.accounts.get(account));
-        known.map_or_else(HashSet::new, |known| known.keys().cloned().collect())
+        known.map_or_else(BTreeSet::new, |known| known.keys().cloned().collect())
     }
 
-    pub fn named(&self, payer_name_key: Option<&str>) -> HashSet<String> {
+    pub fn named(&self, payer_name_key: Option<&str>) -> BTreeSet<String> {
         let known = payer_name_key.and_then(|key| self.names.get(key));
-        known.cloned().unwrap_or_default()
+        known.map_or_else(BTreeSet::new, |known| known.iter().cloned().collect())
     }
 
     pub fn learn(&mut self, account: &str, customer_id: &str, confirmations: i64) {
@@ -357,7 +433,7 @@ impl OpenItems {
         it.open_minor = (it.open_minor - by).max(0);
         if closes || it.open_minor == 0 {
             it.open_minor = 0;
-            it.status = "settled".to_string();
+            it.status = Status::Settled;
         }
         self.enter_amount_bucket(&it, item);
     }

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use pyo3::prelude::*;
 
-use super::{sorted_by_id, Candidate, Decision, Finding, Signal};
-use crate::items::{Item, OpenItem, OpenItems};
+use super::{sorted_by_id, COMBINATION_SCORE, Candidate, Decision, Finding, Signal};
+use crate::items::{Item, OpenItem, OpenItems, Status};
 use crate::outcomes::Suggestion;
 use crate::payment::starts_with_digit;
 use crate::subsets::Combination;
@@ -87,7 +87,7 @@ impl Decision {
     }
 
     pub(super) fn unusable(&self, item: &OpenItem) -> Option<String> {
-        if item.status == "cancelled" {
+        if item.status == Status::Cancelled {
             return Some("it is cancelled".to_string());
         }
         if !item.is_open() {
@@ -305,7 +305,7 @@ impl Decision {
             self.combinations.push(Suggestion {
                 customer_id: customer.to_string(),
                 items,
-                score: 0.5,
+                score: f64::from(COMBINATION_SCORE) / 100.0,
                 reason,
             });
         }

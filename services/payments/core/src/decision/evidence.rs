@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 use pyo3::prelude::*;
 
-use super::{shown, Decision, Finding, Plan, Signal, Verdict, MAX_REJECTED, MAX_SUGGESTIONS};
+use super::{
+    shown, Decision, Finding, Plan, Signal, Verdict, COMBINATION_SCORE, MAX_REJECTED,
+    MAX_SUGGESTIONS,
+};
 use crate::amounts::display_minor;
 use crate::items::OpenItem;
 use crate::outcomes::{Allocation, Evidence, Explanation, Matched, Suggestion, Unmatched};
@@ -71,12 +74,8 @@ impl Decision {
             let last = position == plan.invoices.len() - 1;
             let applied = it.open_minor.min(left);
             let short = it.open_minor - applied;
-            let settles = short
-                <= if last {
-                    self.tolerance.allowed(it.open_minor)
-                } else {
-                    0
-                };
+            let allowed_short = if last { self.tolerance.allowed(it.open_minor) } else { 0 };
+            let settles = short <= allowed_short;
             left -= applied;
             allocations.push(allocation(
                 &it,
@@ -130,27 +129,7 @@ impl Decision {
             });
         }
         rejected.truncate(MAX_REJECTED);
-        let mut suggestions = self.combinations.clone();
-        for &at in &with_findings {
-            let candidate = &self.candidates[at];
-            let it = candidate.item.borrow(py);
-            if it.is_credit() {
-                continue;
-            }
-            let says = self.said(py, at, |_| true);
-            suggestions.push(Suggestion {
-                customer_id: it.customer_id.clone(),
-                items: vec![(it.invoice_id.clone(), it.invoice_number.clone())],
-                score: f64::from(candidate.score()) / 100.0,
-                reason: says.join("; "),
-            });
-        }
-        suggestions.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.ids().cmp(b.ids()))
-        });
-        suggestions.truncate(MAX_SUGGESTIONS);
+        let suggestions = self.suggestions(py, &with_findings);
         let mut signals = self.notes();
         signals.extend(found);
         let evidence = Evidence { signals, rejected };
@@ -160,6 +139,47 @@ impl Decision {
             suggestions,
             evidence,
         )?))
+    }
+
+    /// The best combinations and single invoices (of the ranked candidates with findings), in
+    /// words; only those suggested are put into words.
+    fn suggestions(&self, py: Python<'_>, ranked: &[usize]) -> Vec<Suggestion> {
+        let mut drafts: Vec<Draft> = (0..self.combinations.len()).map(Draft::Combination).collect();
+        for &at in ranked {
+            if !self.candidates[at].item.borrow(py).is_credit() {
+                drafts.push(Draft::Single(at));
+            }
+        }
+        let ids = |draft: &Draft| match *draft {
+            Draft::Combination(at) => self.combinations[at].ids().map(str::to_string).collect(),
+            Draft::Single(at) => vec![self.candidates[at].item.borrow(py).invoice_id.clone()],
+        };
+        let mut keyed: Vec<(Reverse<u32>, Vec<String>, Draft)> =
+            drafts.into_iter().map(|draft| (self.hundredths(&draft), ids(&draft), draft)).collect();
+        keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        keyed.truncate(MAX_SUGGESTIONS);
+        keyed.into_iter().map(|(_, _, draft)| self.suggestion(py, draft)).collect()
+    }
+
+    fn hundredths(&self, draft: &Draft) -> Reverse<u32> {
+        match *draft {
+            Draft::Combination(_) => Reverse(COMBINATION_SCORE),
+            Draft::Single(at) => Reverse(self.candidates[at].score()),
+        }
+    }
+
+    fn suggestion(&self, py: Python<'_>, draft: Draft) -> Suggestion {
+        let at = match draft {
+            Draft::Combination(at) => return self.combinations[at].clone(),
+            Draft::Single(at) => at,
+        };
+        let it = self.candidates[at].item.borrow(py);
+        Suggestion {
+            customer_id: it.customer_id.clone(),
+            items: vec![(it.invoice_id.clone(), it.invoice_number.clone())],
+            score: f64::from(self.candidates[at].score()) / 100.0,
+            reason: self.said(py, at, |_| true).join("; "),
+        }
     }
 
     pub(super) fn ranked(&self, py: Python<'_>) -> Vec<usize> {
@@ -193,6 +213,13 @@ fn allocation(item: &OpenItem, applied: i64, settles: bool, written_off: i64) ->
         settles,
         written_off_minor: written_off,
     }
+}
+
+/// A suggestion before it is put into words: a combination found, or a ranked candidate.
+#[derive(Clone, Copy)]
+enum Draft {
+    Combination(usize),
+    Single(usize),
 }
 
 /// A match's evidence, put into words from the decision's state when first asked for.
