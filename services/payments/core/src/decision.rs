@@ -60,11 +60,17 @@ impl Signal {
 
 /// What links a payment to an item, put into words (`Decision::says`) only for evidence.
 enum Finding {
-    Reference { key: String },
+    Reference {
+        key: String,
+    },
     PaymentLink,
     /// The whole number, else the key it was mentioned as.
-    Number { mention: Option<String> },
-    NearNumber { how: &'static str },
+    Number {
+        mention: Option<String>,
+    },
+    NearNumber {
+        how: &'static str,
+    },
     Account,
     Name,
     Amount,
@@ -127,7 +133,11 @@ impl Candidate {
 
     /// In hundredths, at most 100.
     fn score(&self) -> u32 {
-        self.findings.iter().map(Finding::weight).sum::<u32>().min(100)
+        self.findings
+            .iter()
+            .map(Finding::weight)
+            .sum::<u32>()
+            .min(100)
     }
 
     fn signals(&self) -> String {
@@ -243,12 +253,13 @@ impl Decision {
     }
 
     fn by_name(&mut self, py: Python<'_>) -> &BTreeSet<String> {
-        if self.by_name.is_none() {
-            let key = self.clues.get().payer_name_key.clone();
-            let named = self.items.bind(py).borrow().named(key.as_deref());
-            self.by_name = Some(named);
-        }
-        self.by_name.get_or_insert_with(BTreeSet::new)
+        let (items, clues) = (&self.items, &self.clues);
+        self.by_name.get_or_insert_with(|| {
+            items
+                .bind(py)
+                .borrow()
+                .named(clues.get().payer_name_key.as_deref())
+        })
     }
 
     /// The customers the payer's account or name point at.

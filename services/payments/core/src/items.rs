@@ -52,7 +52,9 @@ impl Status {
             "open" => Ok(Status::Open),
             "settled" => Ok(Status::Settled),
             "cancelled" => Ok(Status::Cancelled),
-            _ => Err(PyValueError::new_err(format!("{status:?} is no item status"))),
+            _ => Err(PyValueError::new_err(format!(
+                "{status:?} is no item status"
+            ))),
         }
     }
 
@@ -422,8 +424,17 @@ impl OpenItems {
     }
 
     pub fn learn(&mut self, account: &str, customer_id: &str, confirmations: i64) {
-        let known = self.accounts.entry(account.to_string()).or_default();
-        *known.entry(customer_id.to_string()).or_default() += confirmations;
+        let Some(known) = self.accounts.get_mut(account) else {
+            let known = HashMap::from([(customer_id.to_string(), confirmations)]);
+            self.accounts.insert(account.to_string(), known);
+            return;
+        };
+        match known.get_mut(customer_id) {
+            Some(count) => *count += confirmations,
+            None => {
+                known.insert(customer_id.to_string(), confirmations);
+            }
+        }
     }
 
     /// Take `by_minor` off what is open (a payment applied, a credit netted).

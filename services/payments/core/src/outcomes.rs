@@ -164,7 +164,9 @@ impl Matched {
                 .call0()?
                 .downcast_into::<Evidence>()?
                 .unbind()),
-            Explanation::Decision(decision) => Py::new(py, decision.explain(py)?),
+            Explanation::Decision(decision) => {
+                Py::new(py, decision.explain(py, &self.allocations)?)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use pyo3::prelude::*;
 
-use super::{sorted_by_id, COMBINATION_SCORE, Candidate, Decision, Finding, Signal};
+use super::{sorted_by_id, Candidate, Decision, Finding, Signal, COMBINATION_SCORE};
 use crate::items::{Item, OpenItem, OpenItems, Status};
 use crate::outcomes::Suggestion;
 use crate::payment::starts_with_digit;
@@ -63,11 +63,18 @@ impl Decision {
     }
 
     /// How the text gives the number of an item it ends with, if it does.
-    pub(super) fn number_finding(&self, py: Python<'_>, item: &Item, tail: &str) -> Option<Finding> {
+    pub(super) fn number_finding(
+        &self,
+        py: Python<'_>,
+        item: &Item,
+        tail: &str,
+    ) -> Option<Finding> {
         let mut it = item.borrow_mut(py);
         let mention = mention(tail, it.written_keys())?.to_string();
         let whole = mention == it.whole_key();
-        Some(Finding::Number { mention: (!whole).then_some(mention) })
+        Some(Finding::Number {
+            mention: (!whole).then_some(mention),
+        })
     }
 
     pub(super) fn name(
@@ -125,12 +132,17 @@ impl Decision {
             if !seen.insert(item.as_ptr()) {
                 continue;
             }
-            let how = nearness(item.borrow_mut(py).whole_key(), clues.written_keys(py)?.get());
+            let how = nearness(
+                item.borrow_mut(py).whole_key(),
+                clues.written_keys(py)?.get(),
+            );
             let Some(how) = how else { continue };
             if self.unusable(&item.borrow(py)).is_none() {
                 let invoice_id = item.borrow(py).invoice_id.clone();
                 let at = self.candidate(py, &item);
-                self.candidates[at].findings.push(Finding::NearNumber { how });
+                self.candidates[at]
+                    .findings
+                    .push(Finding::NearNumber { how });
                 near.push((invoice_id, at));
             }
         }

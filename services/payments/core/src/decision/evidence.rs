@@ -34,12 +34,17 @@ impl Decision {
             Finding::Number { mention: None } => {
                 format!("{label} appears in the remittance information")
             }
-            Finding::Number { mention: Some(mention) } => {
+            Finding::Number {
+                mention: Some(mention),
+            } => {
                 format!("{label} appears in the remittance information as {mention}")
             }
             Finding::NearNumber { how } => format!("the remittance gives {label} {how}"),
             Finding::Account => {
-                format!("account {} is known to pay for customer {customer}", self.account())
+                format!(
+                    "account {} is known to pay for customer {customer}",
+                    self.account()
+                )
             }
             Finding::Name => {
                 let payer = shown(self.payment().payer_name.as_deref());
@@ -52,7 +57,10 @@ impl Decision {
                 format!("the amount is within tolerance of what is open on {label}")
             }
             Finding::DueDate => {
-                let due = item.due_date.as_ref().map_or("None".to_string(), ToString::to_string);
+                let due = item
+                    .due_date
+                    .as_ref()
+                    .map_or("None".to_string(), ToString::to_string);
                 format!("{label} fell due on {due}, within 30 days of the payment")
             }
         }
@@ -74,7 +82,11 @@ impl Decision {
             let last = position == plan.invoices.len() - 1;
             let applied = it.open_minor.min(left);
             let short = it.open_minor - applied;
-            let allowed_short = if last { self.tolerance.allowed(it.open_minor) } else { 0 };
+            let allowed_short = if last {
+                self.tolerance.allowed(it.open_minor)
+            } else {
+                0
+            };
             let settles = short <= allowed_short;
             left -= applied;
             allocations.push(allocation(
@@ -83,18 +95,17 @@ impl Decision {
                 settles,
                 if settles { short } else { 0 },
             ));
-            open_before.push((it.invoice_id.clone(), it.open_minor));
+            open_before.push(it.open_minor);
         }
         for credit in &plan.credits {
             let it = credit.borrow(py);
             allocations.push(allocation(&it, it.open_minor, true, 0));
-            open_before.push((it.invoice_id.clone(), it.open_minor));
+            open_before.push(it.open_minor);
         }
         let currency = self.currency.clone();
         let explanation = MatchedExplanation {
             decision: self,
             verdict: plan.verdict,
-            allocations: allocations.clone(),
             open_before,
             unapplied: left,
         };
@@ -144,7 +155,9 @@ impl Decision {
     /// The best combinations and single invoices (of the ranked candidates with findings), in
     /// words; only those suggested are put into words.
     fn suggestions(&self, py: Python<'_>, ranked: &[usize]) -> Vec<Suggestion> {
-        let mut drafts: Vec<Draft> = (0..self.combinations.len()).map(Draft::Combination).collect();
+        let mut drafts: Vec<Draft> = (0..self.combinations.len())
+            .map(Draft::Combination)
+            .collect();
         for &at in ranked {
             if !self.candidates[at].item.borrow(py).is_credit() {
                 drafts.push(Draft::Single(at));
@@ -154,11 +167,16 @@ impl Decision {
             Draft::Combination(at) => self.combinations[at].ids().map(str::to_string).collect(),
             Draft::Single(at) => vec![self.candidates[at].item.borrow(py).invoice_id.clone()],
         };
-        let mut keyed: Vec<(Reverse<u32>, Vec<String>, Draft)> =
-            drafts.into_iter().map(|draft| (self.hundredths(&draft), ids(&draft), draft)).collect();
+        let mut keyed: Vec<(Reverse<u32>, Vec<String>, Draft)> = drafts
+            .into_iter()
+            .map(|draft| (self.hundredths(&draft), ids(&draft), draft))
+            .collect();
         keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         keyed.truncate(MAX_SUGGESTIONS);
-        keyed.into_iter().map(|(_, _, draft)| self.suggestion(py, draft)).collect()
+        keyed
+            .into_iter()
+            .map(|(_, _, draft)| self.suggestion(py, draft))
+            .collect()
     }
 
     fn hundredths(&self, draft: &Draft) -> Reverse<u32> {
@@ -226,25 +244,23 @@ enum Draft {
 pub struct MatchedExplanation {
     decision: Decision,
     verdict: String,
-    allocations: Vec<Allocation>,
-    open_before: Vec<(String, i64)>,
+    /// What was open on each item the match allocates to, in the order of its allocations.
+    open_before: Vec<i64>,
     unapplied: i64,
 }
 
 impl MatchedExplanation {
-    pub fn explain(mut self, py: Python<'_>) -> PyResult<Evidence> {
-        if let Some(first) = self.allocations.first() {
-            self.decision
-                .add_corroboration(py, &first.customer_id.clone());
+    pub fn explain(mut self, py: Python<'_>, allocations: &[Allocation]) -> PyResult<Evidence> {
+        if let Some(first) = allocations.first() {
+            self.decision.add_corroboration(py, &first.customer_id);
         }
         let decision = &self.decision;
-        let mut verdicts: Vec<String> = self
-            .allocations
-            .iter()
-            .filter(|a| !a.is_credit)
-            .map(|a| verdict(a, self.open_before(&a.invoice_id)))
+        let before = allocations.iter().zip(&self.open_before);
+        let mut verdicts: Vec<String> = before
+            .filter(|(a, _)| !a.is_credit)
+            .map(|(a, &open_before)| verdict(a, open_before))
             .collect();
-        verdicts.extend(self.allocations.iter().filter(|a| a.is_credit).map(|a| {
+        verdicts.extend(allocations.iter().filter(|a| a.is_credit).map(|a| {
             let netted = display_minor(a.amount_minor, &a.currency);
             format!("credit note {} of {netted} is netted", a.invoice_number)
         }));
@@ -254,15 +270,14 @@ impl MatchedExplanation {
                 "{unapplied} more than is open stays unapplied, within tolerance"
             ));
         }
-        let chosen: BTreeSet<&str> = self.open_before.iter().map(|(id, _)| id.as_str()).collect();
+        let chosen: BTreeSet<&str> = allocations.iter().map(|a| a.invoice_id.as_str()).collect();
         let mut signals = decision.notes();
         for invoice_id in &chosen {
             let Some(&at) = decision.positions.get(*invoice_id) else {
                 continue;
             };
-            signals.extend(decision.said(py, at, |f| {
-                f.identifies() || f.signal() == Signal::Account
-            }));
+            signals
+                .extend(decision.said(py, at, |f| f.identifies() || f.signal() == Signal::Account));
         }
         if !self.verdict.is_empty() {
             signals.push(self.verdict.clone());
@@ -285,11 +300,6 @@ impl MatchedExplanation {
         }
         rejected.truncate(MAX_REJECTED);
         Ok(Evidence { signals, rejected })
-    }
-
-    fn open_before(&self, invoice_id: &str) -> i64 {
-        let before = self.open_before.iter().find(|(id, _)| id == invoice_id);
-        before.map_or(0, |(_, open)| *open)
     }
 }
 
