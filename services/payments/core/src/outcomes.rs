@@ -10,7 +10,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::PyTuple;
 
 use crate::decision::MatchedExplanation;
-use crate::python::money;
+use crate::python::{fields_equal, money};
 
 #[pyclass(frozen, eq, hash, module = "payments_core._native")]
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -151,6 +151,19 @@ impl Matched {
         }
     }
 
+    /// Its fields as the dataclass compares them (not how it explains itself).
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let allocations = self.allocations(py)?;
+        let fields = (
+            &self.customer_id,
+            allocations,
+            self.unapplied_minor,
+            &self.currency,
+            self.teaches_account,
+        );
+        fields.into_pyobject(py)
+    }
+
     fn explained(&self, py: Python<'_>) -> PyResult<Py<Evidence>> {
         let explanation = self
             .explain
@@ -227,6 +240,18 @@ impl Matched {
     #[getter]
     fn unapplied(&self, py: Python<'_>) -> PyResult<PyObject> {
         money(py, self.unapplied_minor, &self.currency)
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let theirs = match other.downcast::<Matched>() {
+            Ok(other) => Some(other.get().fields(py)?),
+            Err(_) => None,
+        };
+        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
     }
 
     fn __repr__(&self) -> String {
@@ -334,6 +359,12 @@ impl Unmatched {
     }
 }
 
+impl Unmatched {
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        (&self.reason, self.suggestions.bind(py), self.evidence.bind(py)).into_pyobject(py)
+    }
+}
+
 #[pymethods]
 impl Unmatched {
     #[new]
@@ -356,6 +387,18 @@ impl Unmatched {
     #[getter]
     fn suggestions<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
         self.suggestions.bind(py).clone()
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let theirs = match other.downcast::<Unmatched>() {
+            Ok(other) => Some(other.get().fields(py)?),
+            Err(_) => None,
+        };
+        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

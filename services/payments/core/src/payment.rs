@@ -8,7 +8,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDate, PyFrozenSet, PyTuple};
 
 use crate::dates::Day;
-use crate::python::money_parts;
+use crate::python::{fields_equal, money_parts};
 use crate::references::{
     self, check_reference, reference_of, references_in_text, PyReferenceCheck, Reference,
 };
@@ -77,6 +77,26 @@ pub struct IncomingPayment {
     stated: Vec<(Reference, PyObject)>,
 }
 
+impl IncomingPayment {
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let booked_on = self.booked_on.as_ref().map(|day| day.object(py).clone());
+        PyTuple::new(
+            py,
+            [
+                self.payment_id.as_str().into_pyobject(py)?.into_any(),
+                self.amount.bind(py).clone(),
+                self.payer_name.as_deref().into_pyobject(py)?.into_any(),
+                self.payer_account.as_deref().into_pyobject(py)?.into_any(),
+                self.remittance(py)?.into_any(),
+                self.references.bind(py).clone().into_any(),
+                self.referred_documents(py)?.into_any(),
+                booked_on.into_pyobject(py)?.into_any(),
+                self.py_invoice_ids(py)?.into_any(),
+            ],
+        )
+    }
+}
+
 #[pymethods]
 impl IncomingPayment {
     #[new]
@@ -141,6 +161,18 @@ impl IncomingPayment {
     #[getter(invoice_ids)]
     fn py_invoice_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.invoice_ids)
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let theirs = match other.downcast::<IncomingPayment>() {
+            Ok(other) => Some(other.get().fields(py)?),
+            Err(_) => None,
+        };
+        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
     }
 
     fn __repr__(&self) -> String {

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::PyType;
+use pyo3::types::{PyBool, PyTuple, PyType};
 
 static MONEY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
@@ -20,4 +20,16 @@ pub fn money_parts(money: &Bound<'_, PyAny>) -> PyResult<(i64, String)> {
         .extract()?;
     let currency = money.getattr(pyo3::intern!(py, "currency"))?.extract()?;
     Ok((amount_minor, currency))
+}
+
+/// `==` as a frozen dataclass has it: the fields of both, in order, if both are of one class.
+pub fn fields_equal(
+    py: Python<'_>,
+    mine: &Bound<'_, PyTuple>,
+    theirs: Option<&Bound<'_, PyTuple>>,
+) -> PyResult<PyObject> {
+    match theirs {
+        None => Ok(py.NotImplemented()),
+        Some(theirs) => Ok(PyBool::new(py, mine.eq(theirs)?).to_owned().into_any().unbind()),
+    }
 }
