@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDate, PyFrozenSet, PyIterator, PyList, PyTuple};
 
 use crate::dates::Day;
-use crate::python::{money, money_parts};
+use crate::python::{dataclass_repr, money, money_parts};
 use crate::references::reference_key;
 use crate::text::{name_key, number_index_keys, number_key, number_keys};
 
@@ -259,19 +259,34 @@ impl OpenItem {
         }
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "OpenItem(invoice_id={:?}, invoice_number={:?}, customer_id={:?}, currency={:?}, \
-             amount_minor={}, open_minor={}, kind={:?}, status={:?})",
-            self.invoice_id,
-            self.invoice_number,
-            self.customer_id,
-            self.currency,
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (
+            &self.invoice_id,
+            &self.invoice_number,
+            &self.customer_id,
+            &self.currency,
             self.amount_minor,
             self.open_minor,
+            &self.payment_reference,
+            self.py_issue_date(py),
+            self.py_due_date(py),
             self.kind.name(),
-            self.status.name()
-        )
+            self.status.name(),
+        );
+        let fields = [
+            "invoice_id",
+            "invoice_number",
+            "customer_id",
+            "currency",
+            "amount_minor",
+            "open_minor",
+            "payment_reference",
+            "issue_date",
+            "due_date",
+            "kind",
+            "status",
+        ];
+        dataclass_repr("OpenItem", &fields, &values.into_pyobject(py)?)
     }
 }
 
@@ -296,6 +311,11 @@ impl StoredItem {
             reference,
             serials,
         }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (&self.item, &self.reference, &self.serials).into_pyobject(py)?;
+        dataclass_repr("StoredItem", &["item", "reference", "serials"], &values)
     }
 }
 

@@ -10,7 +10,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::PyTuple;
 
 use crate::decision::MatchedExplanation;
-use crate::python::{fields_equal, money};
+use crate::python::{dataclass_repr, fields_equal, money};
 
 #[pyclass(frozen, eq, hash, module = "payments_core._native")]
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -36,17 +36,15 @@ impl Evidence {
         PyTuple::new(py, &self.rejected)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Evidence(signals={:?}, rejected={:?})",
-            self.signals, self.rejected
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (self.signals(py)?, self.rejected(py)?).into_pyobject(py)?;
+        dataclass_repr("Evidence", &["signals", "rejected"], &values)
     }
 }
 
 /// What a match applies to one item: a payment's share, or a credit note netted.
 #[pyclass(frozen, eq, hash, module = "payments_core._native")]
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Allocation {
     #[pyo3(get)]
     pub invoice_id: String,
@@ -102,8 +100,28 @@ impl Allocation {
         money(py, self.written_off_minor, &self.currency)
     }
 
-    fn __repr__(&self) -> String {
-        format!("{self:?}")
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (
+            &self.invoice_id,
+            &self.invoice_number,
+            &self.customer_id,
+            self.is_credit,
+            &self.currency,
+            self.amount_minor,
+            self.settles,
+            self.written_off_minor,
+        );
+        let fields = [
+            "invoice_id",
+            "invoice_number",
+            "customer_id",
+            "is_credit",
+            "currency",
+            "amount_minor",
+            "settles",
+            "written_off_minor",
+        ];
+        dataclass_repr("Allocation", &fields, &values.into_pyobject(py)?)
     }
 }
 
@@ -254,25 +272,20 @@ impl Matched {
         self.fields(py)?.hash()
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Matched(customer_id={:?}, allocations={:?}, unapplied_minor={}, currency={:?}, \
-             teaches_account={})",
-            self.customer_id,
-            self.allocations,
-            self.unapplied_minor,
-            self.currency,
-            if self.teaches_account {
-                "True"
-            } else {
-                "False"
-            }
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let fields = [
+            "customer_id",
+            "allocations",
+            "unapplied_minor",
+            "currency",
+            "teaches_account",
+        ];
+        dataclass_repr("Matched", &fields, &self.fields(py)?)
     }
 }
 
 #[pyclass(frozen, eq, hash, module = "payments_core._native")]
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, PartialEq)]
 pub struct Suggestion {
     #[pyo3(get)]
     pub customer_id: String,
@@ -328,8 +341,10 @@ impl Suggestion {
         PyTuple::new(py, self.ids().collect::<Vec<_>>())
     }
 
-    fn __repr__(&self) -> String {
-        format!("{self:?}")
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (&self.customer_id, self.items(py)?, self.score, &self.reason);
+        let fields = ["customer_id", "items", "score", "reason"];
+        dataclass_repr("Suggestion", &fields, &values.into_pyobject(py)?)
     }
 }
 
@@ -361,7 +376,12 @@ impl Unmatched {
 
 impl Unmatched {
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        (&self.reason, self.suggestions.bind(py), self.evidence.bind(py)).into_pyobject(py)
+        (
+            &self.reason,
+            self.suggestions.bind(py),
+            self.evidence.bind(py),
+        )
+            .into_pyobject(py)
     }
 }
 
@@ -402,10 +422,7 @@ impl Unmatched {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let suggestions = self.suggestions.bind(py).repr()?;
-        Ok(format!(
-            "Unmatched(reason={:?}, suggestions={suggestions})",
-            self.reason
-        ))
+        let fields = ["reason", "suggestions", "evidence"];
+        dataclass_repr("Unmatched", &fields, &self.fields(py)?)
     }
 }

@@ -8,7 +8,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDate, PyFrozenSet, PyTuple};
 
 use crate::dates::Day;
-use crate::python::{fields_equal, money_parts};
+use crate::python::{dataclass_repr, fields_equal, money_parts};
 use crate::references::{
     self, check_reference, reference_of, references_in_text, PyReferenceCheck, Reference,
 };
@@ -49,11 +49,9 @@ impl Tolerance {
             .min((open_minor * self.basis_points).div_euclid(10_000))
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Tolerance(absolute_minor={}, basis_points={})",
-            self.absolute_minor, self.basis_points
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = (self.absolute_minor, self.basis_points).into_pyobject(py)?;
+        dataclass_repr("Tolerance", &["absolute_minor", "basis_points"], &values)
     }
 }
 
@@ -175,17 +173,19 @@ impl IncomingPayment {
         self.fields(py)?.hash()
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "IncomingPayment(payment_id={:?}, amount={} {}, payer_name={:?}, \
-             payer_account={:?}, remittance={:?})",
-            self.payment_id,
-            self.currency,
-            self.amount_minor,
-            self.payer_name,
-            self.payer_account,
-            self.remittance
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let fields = [
+            "payment_id",
+            "amount",
+            "payer_name",
+            "payer_account",
+            "remittance",
+            "references",
+            "referred_documents",
+            "booked_on",
+            "invoice_ids",
+        ];
+        dataclass_repr("IncomingPayment", &fields, &self.fields(py)?)
     }
 }
 

@@ -30,6 +30,25 @@ pub fn fields_equal(
 ) -> PyResult<PyObject> {
     match theirs {
         None => Ok(py.NotImplemented()),
-        Some(theirs) => Ok(PyBool::new(py, mine.eq(theirs)?).to_owned().into_any().unbind()),
+        Some(theirs) => Ok(PyBool::new(py, mine.eq(theirs)?)
+            .to_owned()
+            .into_any()
+            .unbind()),
     }
+}
+
+/// `repr` as a dataclass writes it: `Name(field=repr(value), ...)`.
+pub fn dataclass_repr(
+    name: &str,
+    fields: &[&str],
+    values: &Bound<'_, PyTuple>,
+) -> PyResult<String> {
+    let shown = fields.iter().zip(values.iter()).map(|(field, value)| {
+        let value = value.repr()?;
+        Ok(format!("{field}={value}"))
+    });
+    Ok(format!(
+        "{name}({})",
+        shown.collect::<PyResult<Vec<_>>>()?.join(", ")
+    ))
 }
