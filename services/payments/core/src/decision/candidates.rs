@@ -166,6 +166,7 @@ impl Decision {
         Ok(())
     }
 
+    /// Each candidate, with what else speaks for it as an item of its own customer.
     pub(super) fn corroborate_each(&mut self, py: Python<'_>) {
         for at in 0..self.candidates.len() {
             let customer = self.customer_of(py, at);
@@ -173,12 +174,14 @@ impl Decision {
         }
     }
 
-    pub(super) fn add_corroboration(&mut self, py: Python<'_>, customer: &str) {
+    /// The candidates of one customer, with what else speaks for them.
+    pub(super) fn corroborate_customer(&mut self, py: Python<'_>, customer: &str) {
         for at in 0..self.candidates.len() {
             self.corroborate(py, customer, at);
         }
     }
 
+    /// The payer's account and name known for the customer, the amount and the due date.
     pub(super) fn corroborate(&mut self, py: Python<'_>, customer: &str, at: usize) {
         if self.customer_of(py, at) != customer {
             return;
@@ -215,17 +218,18 @@ impl Decision {
         self.candidates[at].findings.extend(found);
     }
 
+    /// Where the item is among the candidates, added if it is not yet.
     pub(super) fn candidate(&mut self, py: Python<'_>, item: &Item) -> usize {
-        let invoice_id = item.borrow(py).invoice_id.clone();
-        if let Some(&at) = self.positions.get(&invoice_id) {
+        let it = item.borrow(py);
+        if let Some(&at) = self.positions.get(it.invoice_id.as_str()) {
             return at;
         }
-        let item = item.clone_ref(py);
+        self.positions
+            .insert(it.invoice_id.clone(), self.candidates.len());
         self.candidates.push(Candidate {
-            item,
+            item: item.clone_ref(py),
             findings: Vec::new(),
         });
-        self.positions.insert(invoice_id, self.candidates.len() - 1);
         self.candidates.len() - 1
     }
 

@@ -252,7 +252,7 @@ pub struct MatchedExplanation {
 impl MatchedExplanation {
     pub fn explain(mut self, py: Python<'_>, allocations: &[Allocation]) -> PyResult<Evidence> {
         if let Some(first) = allocations.first() {
-            self.decision.add_corroboration(py, &first.customer_id);
+            self.decision.corroborate_customer(py, &first.customer_id);
         }
         let decision = &self.decision;
         let before = allocations.iter().zip(&self.open_before);
