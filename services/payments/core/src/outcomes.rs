@@ -182,19 +182,23 @@ impl Matched {
         fields.into_pyobject(py)
     }
 
+    /// Its evidence in words: a callable given is kept (it may be asked again if it fails), a
+    /// decision is put into words once.
     fn explained(&self, py: Python<'_>) -> PyResult<Py<Evidence>> {
-        let explanation = self
-            .explain
-            .lock()
-            .map_err(|_| running())?
-            .take()
-            .ok_or_else(running)?;
+        let explanation = {
+            let mut explain = self.explain.lock().map_err(|_| unexplainable())?;
+            match &mut *explain {
+                Some(Explanation::Callable(callable)) => {
+                    Explanation::Callable(callable.clone_ref(py))
+                }
+                other => other.take().ok_or_else(unexplainable)?,
+            }
+        };
         match explanation {
-            Explanation::Callable(explain) => Ok(explain
-                .bind(py)
-                .call0()?
-                .downcast_into::<Evidence>()?
-                .unbind()),
+            Explanation::Callable(explain) => {
+                let evidence = explain.bind(py).call0()?;
+                Ok(evidence.downcast_into::<Evidence>()?.unbind())
+            }
             Explanation::Decision(decision) => {
                 Py::new(py, decision.explain(py, &self.allocations)?)
             }
@@ -202,8 +206,8 @@ impl Matched {
     }
 }
 
-fn running() -> PyErr {
-    PyRuntimeError::new_err("the evidence of this match is being put into words already")
+fn unexplainable() -> PyErr {
+    PyRuntimeError::new_err("this match's evidence was asked for while it was put into words")
 }
 
 #[pymethods]
