@@ -13,8 +13,10 @@ use crate::subsets::combinations_paying;
 
 mod candidates;
 mod evidence;
+mod findings;
 
 pub use evidence::MatchedExplanation;
+use findings::{Candidate, Finding, Signal};
 
 const MAX_SUGGESTIONS: usize = 5;
 const MAX_REJECTED: usize = 5;
@@ -23,144 +25,6 @@ const MAX_SEARCHED_ITEMS: usize = 24;
 const COMBINATIONS_WANTED: usize = 2;
 /// A combination of the known payer's items that adds up, in hundredths.
 const COMBINATION_SCORE: u32 = 50;
-
-/// What links a payment to an item.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Signal {
-    Reference,
-    PaymentLink,
-    Number,
-    NearNumber,
-    Account,
-    Name,
-    Amount,
-    CloseAmount,
-    DueDate,
-}
-
-impl Signal {
-    fn name(self) -> &'static str {
-        match self {
-            Signal::Reference => "structured reference",
-            Signal::PaymentLink => "payment link",
-            Signal::Number => "invoice number",
-            Signal::NearNumber => "near invoice number",
-            Signal::Account => "payer account",
-            Signal::Name => "payer name",
-            Signal::Amount => "amount",
-            Signal::CloseAmount => "close amount",
-            Signal::DueDate => "due date",
-        }
-    }
-
-    fn is_strong(self) -> bool {
-        matches!(self, Signal::Reference | Signal::PaymentLink)
-    }
-}
-
-/// What links a payment to an item, put into words (`Decision::says`) only for evidence.
-enum Finding {
-    Reference {
-        key: String,
-    },
-    PaymentLink,
-    /// The whole number, else the key it was mentioned as.
-    Number {
-        mention: Option<String>,
-    },
-    NearNumber {
-        how: &'static str,
-    },
-    Account,
-    Name,
-    Amount,
-    CloseAmount,
-    DueDate,
-}
-
-impl Finding {
-    fn signal(&self) -> Signal {
-        match self {
-            Finding::Reference { .. } => Signal::Reference,
-            Finding::PaymentLink => Signal::PaymentLink,
-            Finding::Number { .. } => Signal::Number,
-            Finding::NearNumber { .. } => Signal::NearNumber,
-            Finding::Account => Signal::Account,
-            Finding::Name => Signal::Name,
-            Finding::Amount => Signal::Amount,
-            Finding::CloseAmount => Signal::CloseAmount,
-            Finding::DueDate => Signal::DueDate,
-        }
-    }
-
-    /// In hundredths.
-    fn weight(&self) -> u32 {
-        match self {
-            Finding::Reference { .. } | Finding::PaymentLink => 60,
-            Finding::Number { mention: None } => 50,
-            Finding::Number { mention: Some(_) } => 45,
-            Finding::NearNumber { .. } => 35,
-            Finding::Account | Finding::Amount => 30,
-            Finding::Name | Finding::CloseAmount => 20,
-            Finding::DueDate => 5,
-        }
-    }
-
-    fn identifies(&self) -> bool {
-        matches!(
-            self,
-            Finding::Reference { .. }
-                | Finding::PaymentLink
-                | Finding::Number { .. }
-                | Finding::NearNumber { .. }
-        )
-    }
-}
-
-struct Candidate {
-    item: Item,
-    findings: Vec<Finding>,
-}
-
-impl Candidate {
-    fn names_it(&self) -> bool {
-        self.findings.iter().any(Finding::identifies)
-    }
-
-    fn strongly_named(&self) -> bool {
-        self.findings.iter().any(|f| f.signal().is_strong())
-    }
-
-    /// In hundredths, at most 100.
-    fn score(&self) -> u32 {
-        self.findings
-            .iter()
-            .map(Finding::weight)
-            .sum::<u32>()
-            .min(100)
-    }
-
-    fn signals(&self) -> String {
-        let named: Vec<String> = self
-            .findings
-            .iter()
-            .map(|f| format!("the {}", f.signal().name()))
-            .collect();
-        named.join(" and ")
-    }
-
-    fn has(&self, signal: Signal) -> bool {
-        self.findings.iter().any(|f| f.signal() == signal)
-    }
-
-    fn agree(&self) -> &'static str {
-        if self.findings.len() > 1 {
-            "agree"
-        } else {
-            "agrees"
-        }
-    }
-}
 
 /// Items to apply the payment to (invoices first, then credits netted) and why.
 struct Plan {
