@@ -20,7 +20,6 @@ mod python;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     amounts::register(m)?;
     references::register(m)?;
-    subsets::register(m)?;
     text::register(m)?;
     add_matching(m)?;
     Ok(())

@@ -1,10 +1,7 @@
-//! Which open items a payment pays when it names none, or several (see
-//! `payments.domain.subsets`): an exact search for combinations whose open amounts add up to it,
-//! bounded in size and steps. A bounded search that did not finish never claims a combination is
-//! the only one.
-
-use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+//! Which open items a payment pays when it names none, or several: an exact search for the
+//! combinations whose open amounts add up to it, bounded in size (5 invoices, 4 credit notes) and
+//! steps (20,000) so one customer with hundreds of open items cannot stall a statement. A bounded
+//! search that did not finish never claims a combination is the only one.
 
 pub const MAX_ITEMS: usize = 5;
 pub const MAX_STEPS: usize = 20_000;
@@ -13,10 +10,8 @@ pub const MAX_CREDITS: usize = 4;
 /// Positions in the invoices, then in the credits.
 pub type Combination = (Vec<usize>, Vec<usize>);
 
-#[pyclass(module = "payments_core._native", frozen)]
 pub struct SubsetSearch {
     pub found: Vec<Combination>,
-    #[pyo3(get)]
     pub complete: bool,
 }
 
@@ -28,28 +23,6 @@ impl SubsetSearch {
             None
         }
     }
-}
-
-#[pymethods]
-impl SubsetSearch {
-    #[getter]
-    fn found<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let found: PyResult<Vec<_>> = self.found.iter().map(|c| as_tuples(py, c)).collect();
-        PyTuple::new(py, found?)
-    }
-
-    #[getter(unique)]
-    fn py_unique<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        self.unique().map(|c| as_tuples(py, c)).transpose()
-    }
-}
-
-fn as_tuples<'py>(py: Python<'py>, combination: &Combination) -> PyResult<Bound<'py, PyTuple>> {
-    let (invoices, credits) = combination;
-    PyTuple::new(
-        py,
-        [PyTuple::new(py, invoices)?, PyTuple::new(py, credits)?],
-    )
 }
 
 /// Sets of invoices, less a set of credits, whose open amounts come within `tolerance` of
@@ -175,22 +148,4 @@ impl Search {
             chosen.pop();
         }
     }
-}
-
-#[pyfunction]
-#[pyo3(name = "combinations_paying", signature = (target, invoices, credits = Vec::new(), *, tolerance = 0, limit = 2))]
-fn py_combinations_paying(
-    target: i64,
-    invoices: Vec<i64>,
-    credits: Vec<i64>,
-    tolerance: i64,
-    limit: usize,
-) -> SubsetSearch {
-    combinations_paying(target, &invoices, &credits, tolerance, limit)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<SubsetSearch>()?;
-    m.add_function(wrap_pyfunction!(py_combinations_paying, m)?)?;
-    Ok(())
 }

@@ -206,31 +206,9 @@ pub fn name_key(name: Option<&str>) -> Option<String> {
 }
 
 #[pyfunction]
-#[pyo3(name = "compact")]
-fn py_compact(text: &str) -> String {
-    compact(text)
-}
-
-#[pyfunction]
 #[pyo3(name = "number_key")]
 fn py_number_key(invoice_number: &str) -> String {
     number_key(invoice_number)
-}
-
-#[pyfunction]
-#[pyo3(name = "number_keys")]
-fn py_number_keys<'py>(py: Python<'py>, invoice_number: &str) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, number_keys(invoice_number))
-}
-
-#[pyfunction]
-#[pyo3(name = "number_index_keys")]
-fn py_number_index_keys<'py>(
-    py: Python<'py>,
-    invoice_number: &str,
-) -> PyResult<(String, Bound<'py, PyTuple>)> {
-    let (key, serials) = number_index_keys(invoice_number);
-    Ok((key, PyTuple::new(py, serials)?))
 }
 
 #[pyfunction]
@@ -243,18 +221,6 @@ fn py_serial_keys<'py>(py: Python<'py>, invoice_number: &str) -> PyResult<Bound<
 #[pyo3(name = "text_keys")]
 fn py_text_keys<'py>(py: Python<'py>, lines: Vec<String>) -> PyResult<Bound<'py, PyFrozenSet>> {
     PyFrozenSet::new(py, keys_of_runs(&text_runs(&lines)))
-}
-
-#[pyfunction]
-#[pyo3(name = "text_runs")]
-fn py_text_runs<'py>(py: Python<'py>, lines: Vec<String>) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, text_runs(&lines))
-}
-
-#[pyfunction]
-#[pyo3(name = "keys_of_runs")]
-fn py_keys_of_runs<'py>(py: Python<'py>, runs: Vec<String>) -> PyResult<Bound<'py, PyFrozenSet>> {
-    PyFrozenSet::new(py, keys_of_runs(&runs))
 }
 
 #[pyfunction]
@@ -271,16 +237,10 @@ fn py_name_key(name: Option<&str>) -> Option<String> {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<WrittenKeys>()?;
-    m.add_function(wrap_pyfunction!(py_compact, m)?)?;
     m.add_function(wrap_pyfunction!(py_number_key, m)?)?;
-    m.add_function(wrap_pyfunction!(py_number_keys, m)?)?;
-    m.add_function(wrap_pyfunction!(py_number_index_keys, m)?)?;
     m.add_function(wrap_pyfunction!(py_serial_keys, m)?)?;
     m.add_function(wrap_pyfunction!(py_text_keys, m)?)?;
-    m.add_function(wrap_pyfunction!(py_text_runs, m)?)?;
-    m.add_function(wrap_pyfunction!(py_keys_of_runs, m)?)?;
     m.add_function(wrap_pyfunction!(py_nearness, m)?)?;
-    m.add("MAX_PARTS", MAX_PARTS)?;
     m.add_function(wrap_pyfunction!(py_name_key, m)?)?;
     Ok(())
 }
