@@ -10,7 +10,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::PyTuple;
 
 use crate::decision::MatchedExplanation;
-use crate::python::{dataclass_repr, fields_equal, money};
+use crate::python::{dataclass_repr, money, AsDataclass};
 
 #[pyclass(frozen, eq, hash, module = "payments_core._native")]
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -169,19 +169,6 @@ impl Matched {
         }
     }
 
-    /// Its fields as the dataclass compares them (not how it explains itself).
-    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let allocations = self.allocations(py)?;
-        let fields = (
-            &self.customer_id,
-            allocations,
-            self.unapplied_minor,
-            &self.currency,
-            self.teaches_account,
-        );
-        fields.into_pyobject(py)
-    }
-
     /// Its evidence in words: a callable given is kept (it may be asked again if it fails), a
     /// decision is put into words once.
     fn explained(&self, py: Python<'_>) -> PyResult<Py<Evidence>> {
@@ -208,6 +195,29 @@ impl Matched {
 
 fn unexplainable() -> PyErr {
     PyRuntimeError::new_err("this match's evidence was asked for while it was put into words")
+}
+
+impl AsDataclass for Matched {
+    const FIELDS: &'static [&'static str] = &[
+        "customer_id",
+        "allocations",
+        "unapplied_minor",
+        "currency",
+        "teaches_account",
+    ];
+
+    /// Its fields as the dataclass compares them (not how it explains itself).
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let allocations = self.allocations(py)?;
+        let fields = (
+            &self.customer_id,
+            allocations,
+            self.unapplied_minor,
+            &self.currency,
+            self.teaches_account,
+        );
+        fields.into_pyobject(py)
+    }
 }
 
 #[pymethods]
@@ -265,26 +275,15 @@ impl Matched {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let theirs = match other.downcast::<Matched>() {
-            Ok(other) => Some(other.get().fields(py)?),
-            Err(_) => None,
-        };
-        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+        self.equals(py, other)
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
-        self.fields(py)?.hash()
+        self.hashed(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let fields = [
-            "customer_id",
-            "allocations",
-            "unapplied_minor",
-            "currency",
-            "teaches_account",
-        ];
-        dataclass_repr("Matched", &fields, &self.fields(py)?)
+        self.written(py)
     }
 }
 
@@ -378,7 +377,9 @@ impl Unmatched {
     }
 }
 
-impl Unmatched {
+impl AsDataclass for Unmatched {
+    const FIELDS: &'static [&'static str] = &["reason", "suggestions", "evidence"];
+
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         (
             &self.reason,
@@ -414,19 +415,14 @@ impl Unmatched {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let theirs = match other.downcast::<Unmatched>() {
-            Ok(other) => Some(other.get().fields(py)?),
-            Err(_) => None,
-        };
-        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+        self.equals(py, other)
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
-        self.fields(py)?.hash()
+        self.hashed(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let fields = ["reason", "suggestions", "evidence"];
-        dataclass_repr("Unmatched", &fields, &self.fields(py)?)
+        self.written(py)
     }
 }

@@ -8,7 +8,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDate, PyFrozenSet, PyTuple};
 
 use crate::dates::Day;
-use crate::python::{dataclass_repr, fields_equal, money_parts};
+use crate::python::{dataclass_repr, money_parts, AsDataclass};
 use crate::references::{
     self, check_reference, reference_of, references_in_text, PyReferenceCheck, Reference,
 };
@@ -75,7 +75,19 @@ pub struct IncomingPayment {
     stated: Vec<(Reference, PyObject)>,
 }
 
-impl IncomingPayment {
+impl AsDataclass for IncomingPayment {
+    const FIELDS: &'static [&'static str] = &[
+        "payment_id",
+        "amount",
+        "payer_name",
+        "payer_account",
+        "remittance",
+        "references",
+        "referred_documents",
+        "booked_on",
+        "invoice_ids",
+    ];
+
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let booked_on = self.booked_on.as_ref().map(|day| day.object(py).clone());
         PyTuple::new(
@@ -162,30 +174,15 @@ impl IncomingPayment {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let theirs = match other.downcast::<IncomingPayment>() {
-            Ok(other) => Some(other.get().fields(py)?),
-            Err(_) => None,
-        };
-        fields_equal(py, &self.fields(py)?, theirs.as_ref())
+        self.equals(py, other)
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
-        self.fields(py)?.hash()
+        self.hashed(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let fields = [
-            "payment_id",
-            "amount",
-            "payer_name",
-            "payer_account",
-            "remittance",
-            "references",
-            "referred_documents",
-            "booked_on",
-            "invoice_ids",
-        ];
-        dataclass_repr("IncomingPayment", &fields, &self.fields(py)?)
+        self.written(py)
     }
 }
 

@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBool, PyTuple, PyType};
+use pyo3::{PyClass, PyTypeInfo};
 
 static MONEY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
@@ -22,18 +23,28 @@ pub fn money_parts(money: &Bound<'_, PyAny>) -> PyResult<(i64, String)> {
     Ok((amount_minor, currency))
 }
 
-/// `==` as a frozen dataclass has it: the fields of both, in order, if both are of one class.
-pub fn fields_equal(
-    py: Python<'_>,
-    mine: &Bound<'_, PyTuple>,
-    theirs: Option<&Bound<'_, PyTuple>>,
-) -> PyResult<PyObject> {
-    match theirs {
-        None => Ok(py.NotImplemented()),
-        Some(theirs) => Ok(PyBool::new(py, mine.eq(theirs)?)
-            .to_owned()
-            .into_any()
-            .unbind()),
+/// A class that compares, hashes and writes itself as a frozen dataclass of these fields does.
+pub trait AsDataclass: PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync {
+    const FIELDS: &'static [&'static str];
+
+    /// The fields' values, in the order of `FIELDS`.
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>>;
+
+    /// `==`: the fields of both, in order, if both are of one class.
+    fn equals(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let Ok(other) = other.downcast::<Self>() else {
+            return Ok(py.NotImplemented());
+        };
+        let same = self.fields(py)?.eq(other.get().fields(py)?)?;
+        Ok(PyBool::new(py, same).to_owned().into_any().unbind())
+    }
+
+    fn hashed(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
+    }
+
+    fn written(&self, py: Python<'_>) -> PyResult<String> {
+        dataclass_repr(<Self as PyTypeInfo>::NAME, Self::FIELDS, &self.fields(py)?)
     }
 }
 
