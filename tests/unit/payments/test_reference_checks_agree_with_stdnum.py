@@ -3,7 +3,7 @@ a reference stated as that scheme is trusted exactly when stdnum calls it valid.
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from stdnum import iso11649, luhn
 from stdnum.be import ogm_vcs
@@ -15,11 +15,13 @@ from payments.domain.statement import CreditorReference
 DIGITS = st.text("0123456789", min_size=1, max_size=30)
 
 
-@given(st.text("0123456789", min_size=10, max_size=10), st.integers(0, 99))
-def test_belgian_ogm_agrees(body: str, check: int) -> None:
-    value = f"{body}{check:02d}"
-    trusted = check_reference(CreditorReference(value, issuer="BBA")).trusted
-    assert trusted == ogm_vcs.is_valid(value)
+@given(st.text("0123456789", min_size=10, max_size=10))
+@example("0000000097")  # a multiple of 97: its check digits are 97, not 00
+def test_belgian_ogm_agrees_for_every_pair_of_check_digits(body: str) -> None:
+    for check in range(100):
+        value = f"{body}{check:02d}"
+        trusted = check_reference(CreditorReference(value, issuer="BBA")).trusted
+        assert trusted == ogm_vcs.is_valid(value), value
 
 
 @given(DIGITS)
