@@ -309,7 +309,6 @@ impl Decision {
             self.amount + open_credits,
             &open_amounts(py, invoices),
             &open_amounts(py, &others),
-            0,
             COMBINATIONS_WANTED,
         );
         let Some((chosen_at, netted_at)) = search.unique() else {
@@ -462,7 +461,6 @@ impl Decision {
             self.amount,
             &open_amounts(py, &invoices),
             &open_amounts(py, &credits),
-            0,
             COMBINATIONS_WANTED,
         );
         let Some((chosen_at, netted_at)) = search.unique() else {

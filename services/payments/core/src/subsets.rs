@@ -25,13 +25,12 @@ impl SubsetSearch {
     }
 }
 
-/// Sets of invoices, less a set of credits, whose open amounts come within `tolerance` of
+/// Sets of invoices, less a set of credits, whose open amounts add up exactly to
 /// `target`; stops after `limit` (two are enough to know a payment is ambiguous).
 pub fn combinations_paying(
     target: i64,
     invoices: &[i64],
     credits: &[i64],
-    tolerance: i64,
     limit: usize,
 ) -> SubsetSearch {
     let mut found: Vec<Combination> = Vec::new();
@@ -41,7 +40,7 @@ pub fn combinations_paying(
     for size in 0..=usable {
         for chosen_credits in combinations(usable, size) {
             let netted = target + chosen_credits.iter().map(|&i| credits[i]).sum::<i64>();
-            let mut search = Search::new(invoices, netted, tolerance, limit - found.len());
+            let mut search = Search::new(invoices, netted, limit - found.len());
             search.budget = MAX_STEPS.saturating_sub(steps);
             for subset in search.run() {
                 found.push((subset, chosen_credits.clone()));
@@ -80,8 +79,7 @@ struct Search {
     order: Vec<usize>,
     amounts: Vec<i64>,
     suffix: Vec<i64>,
-    low: i64,
-    high: i64,
+    target: i64,
     limit: usize,
     budget: usize,
     steps: usize,
@@ -90,7 +88,7 @@ struct Search {
 }
 
 impl Search {
-    fn new(amounts: &[i64], target: i64, tolerance: i64, limit: usize) -> Self {
+    fn new(amounts: &[i64], target: i64, limit: usize) -> Self {
         let mut order: Vec<usize> = (0..amounts.len()).collect();
         order.sort_by_key(|&i| -amounts[i]);
         let sorted: Vec<i64> = order.iter().map(|&i| amounts[i]).collect();
@@ -102,8 +100,7 @@ impl Search {
             order,
             amounts: sorted,
             suffix,
-            low: target - tolerance,
-            high: target + tolerance,
+            target,
             limit,
             budget: MAX_STEPS,
             steps: 0,
@@ -113,7 +110,7 @@ impl Search {
     }
 
     fn run(&mut self) -> Vec<Vec<usize>> {
-        if self.limit > 0 && self.high > 0 {
+        if self.limit > 0 && self.target > 0 {
             self.visit(0, 0, &mut Vec::new());
         }
         std::mem::take(&mut self.found)
@@ -129,15 +126,15 @@ impl Search {
                 self.complete = false;
                 return;
             }
-            if total + self.suffix[i] < self.low {
+            if total + self.suffix[i] < self.target {
                 return;
             }
             let candidate = total + self.amounts[i];
-            if candidate > self.high {
+            if candidate > self.target {
                 continue;
             }
             chosen.push(i);
-            if candidate >= self.low {
+            if candidate == self.target {
                 let mut subset: Vec<usize> = chosen.iter().map(|&j| self.order[j]).collect();
                 subset.sort_unstable();
                 self.found.push(subset);
