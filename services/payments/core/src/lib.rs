@@ -1,10 +1,15 @@
-//! The payments service's matching core: what a payment's text says (invoice numbers, payer
-//! names, structured references), which combinations of open amounts it pays, the index of open
-//! items and the decision with its evidence. Pure: no I/O; Python calls it from `payments.domain`.
+//! The payments service's compiled core. Matching: what a payment's text says (invoice numbers,
+//! payer names, structured references), which combinations of open amounts it pays, the index of
+//! open items and the decision with its evidence; Python calls it from `payments.domain`. And
+//! reading: camt statements into `payments.domain.statement`'s classes (called from
+//! `payments.adapters.camt053`, reading only the file object it is handed), amounts as banks
+//! write them, and statements as the canonical JSON their fingerprints are taken of. No other
+//! I/O: no files opened, no network, no database.
 
 use pyo3::prelude::*;
 
 pub mod amounts;
+pub mod camt;
 pub mod references;
 pub mod subsets;
 pub mod text;
@@ -19,6 +24,7 @@ mod python;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     amounts::register(m)?;
+    camt::register(m)?;
     references::register(m)?;
     text::register(m)?;
     add_matching(m)?;

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBool, PyTuple, PyType};
+use pyo3::types::{PyBool, PyString, PyTuple, PyType};
 use pyo3::{PyClass, PyTypeInfo};
 
 static MONEY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
@@ -21,6 +21,14 @@ pub fn money_parts(money: &Bound<'_, PyAny>) -> PyResult<(i64, String)> {
         .extract()?;
     let currency = money.getattr(pyo3::intern!(py, "currency"))?.extract()?;
     Ok((amount_minor, currency))
+}
+
+/// The text as Python's `repr` writes it: for error messages that quote what a file said.
+pub fn repr(py: Python<'_>, text: &str) -> String {
+    PyString::new(py, text)
+        .repr()
+        .map(|written| written.to_string())
+        .unwrap_or_else(|_| format!("{text:?}"))
 }
 
 /// A class that compares, hashes and writes itself as a frozen dataclass of these fields does.

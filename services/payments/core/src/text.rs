@@ -200,6 +200,12 @@ pub fn nearness(whole_number_key: &str, written: &WrittenKeys) -> Option<&'stati
         .then_some("cut short")
 }
 
+/// The text without the whitespace Python's `str.strip()` removes (Unicode white space, and the
+/// separators U+001C to U+001F).
+pub fn py_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
 pub fn name_key(name: Option<&str>) -> Option<String> {
     let key = name.map(compact).unwrap_or_default();
     (!key.is_empty()).then_some(key)

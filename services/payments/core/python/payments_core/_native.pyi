@@ -1,7 +1,8 @@
 # Types of the compiled payments core (services/payments/core/src).
 from collections.abc import Sequence
+from typing import IO
 
-from payments.domain.statement import CreditorReference
+from payments.domain.statement import CreditorReference, StatementItem
 
 # text.rs
 
@@ -43,6 +44,7 @@ def is_norwegian_kid(digits: str) -> bool: ...
 # amounts.rs
 
 def display_minor(amount_minor: int, currency: str) -> str: ...
+def minor_units(text: str, currency: str) -> int: ...
 
 # --- Matching: the index of open items and the decision (src/items.rs, src/payment.rs,
 # src/outcomes.rs, src/decision.rs), documented in payments.domain.openitems and .matching.
@@ -299,3 +301,10 @@ def decide(
 
 def apply(items: OpenItems, payment: IncomingPayment, decision: Matched | Unmatched) -> None:
     """Bring the index up to date with a decision (a match reduces what is open)."""
+
+# camt.rs
+
+class CamtReader:
+    def __init__(self, file: IO[bytes]) -> None: ...
+    def __iter__(self) -> CamtReader: ...
+    def __next__(self) -> StatementItem: ...
