@@ -4,7 +4,6 @@ their payments matched a chunk at a time, each chunk committed with the position
 from __future__ import annotations
 
 import asyncio
-import pickle
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -12,7 +11,6 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import islice
-from tempfile import TemporaryFile
 from typing import IO, Literal, TypeVar
 
 from payments import corrections
@@ -95,18 +93,16 @@ async def import_statements(
 ) -> ImportReport:
     """Check the whole file, then import it statement by statement, a chunk of entries per
     transaction. Nothing is applied unless every statement of the file reads and adds up."""
-    # lxml must stay in the one thread that parses. The check pass also spools what it read,
-    # so the import pass reads that back (in the same thread, a chunk ahead of the one being
-    # matched and written) instead of parsing the file a second time.
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="statement-reader") as reader,
-        TemporaryFile(prefix="statement-spool-") as spool,
-    ):
-        checked = await asyncio.get_running_loop().run_in_executor(reader, _check, file, spool)
+    # The file is read twice, in one helper thread: whole, to check it; then again, a chunk
+    # ahead of the one being matched and written. Reading is compiled and cheaper than keeping
+    # what the first pass read (memory must not grow with the file).
+    with ThreadPoolExecutor(1, thread_name_prefix="statement-reader") as reader:
+        loop = asyncio.get_running_loop()
+        checked = await loop.run_in_executor(reader, check_file, _items(file))
         await _refuse_conflicts(db, tenant, checked)
         reports: list[StatementReport] = []
         current: _StatementImport | None = None
-        async for item in _read_ahead(reader, _keyed_chunks(_unspooled(spool))):
+        async for item in _read_ahead(reader, _keyed_chunks(_items(file))):
             if isinstance(item, Statement):
                 if current is not None:
                     reports.append(await current.finish())
@@ -121,24 +117,10 @@ async def import_statements(
     return ImportReport(tuple(reports))
 
 
-def _check(file: IO[bytes], spool: IO[bytes]) -> list[CheckedStatement]:
-    return check_file(_spooled(read_statement_file(file), spool))
-
-
-def _spooled(items: Iterator[StatementItem], spool: IO[bytes]) -> Iterator[StatementItem]:
-    for item in items:
-        pickle.dump(item, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        yield item
-
-
-def _unspooled(spool: IO[bytes]) -> Iterator[StatementItem]:
-    """What `_spooled` wrote, in order. Only ever this process's own spool is unpickled."""
-    spool.seek(0)
-    while True:
-        try:
-            yield pickle.load(spool)
-        except EOFError:
-            return
+def _items(file: IO[bytes]) -> Iterator[StatementItem]:
+    """The file's statements and entries, read from its start when first asked for (in the
+    reader thread)."""
+    yield from read_statement_file(file)
 
 
 def _keyed_chunks(items: Iterator[StatementItem]) -> Iterator[Statement | list[KeyedEntry]]:

@@ -17,6 +17,7 @@ _BLANK = b"\xef\xbb\xbf \t\r\n\x01"
 def read_statement_file(file: IO[bytes]) -> Iterator[StatementItem]:
     """The file's statements and entries, whichever format it is in; the file is read from
     its start."""
+    file.seek(0)
     head = file.read(_SNIFF_BYTES).lstrip(_BLANK)
     file.seek(0)
     if head.startswith(b"<"):
