@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 pub mod amounts;
 pub mod camt;
+pub mod canonical;
 pub mod references;
 pub mod subsets;
 pub mod text;
@@ -25,6 +26,7 @@ mod python;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     amounts::register(m)?;
     camt::register(m)?;
+    canonical::register(m)?;
     references::register(m)?;
     text::register(m)?;
     add_matching(m)?;

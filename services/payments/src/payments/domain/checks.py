@@ -4,13 +4,12 @@ transactions add up to their entry, totals that match what the bank states, one 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from payments.domain.amounts import AmountError, display, display_minor, minor_units
-from payments.domain.identity import canonical
+from payments.domain.identity import content_line
 from payments.domain.statement import (
     Balance,
     Entry,
@@ -73,11 +72,11 @@ class _Tally:
         self.booked_debits_minor = 0
         self.credits = _Side()
         self.debits = _Side()
-        self._hash = hashlib.sha256(_line(statement))
+        self._hash = hashlib.sha256(content_line(statement))
 
     def add(self, entry: Entry, problems: list[Problem]) -> None:
         self.entries += 1
-        self._hash.update(_line(entry))
+        self._hash.update(content_line(entry))
         self.currency = self.currency or entry.amount.currency
         if entry.amount.currency != self.currency:
             problems.append(
@@ -237,10 +236,6 @@ def _repeated_statements(checked: list[CheckedStatement]) -> list[Problem]:
         for c in checked
         if seen[(c.statement.account.identifier, c.statement.statement_id)] > 1
     ]
-
-
-def _line(item: StatementItem) -> bytes:
-    return json.dumps(canonical(item), sort_keys=True, ensure_ascii=False).encode() + b"\n"
 
 
 def _signed_minor(minor: int, currency: str) -> str:

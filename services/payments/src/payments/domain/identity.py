@@ -1,16 +1,18 @@
 """Content digests: what makes two statements or two entries "the same" whatever their place in
-a file, their line numbers or the message that carried them."""
+a file, their line numbers or the message that carried them.
+
+Content is canonical JSON: a dataclass is an object of its fields but the positional ones, Money
+is `[amount_minor, currency]`, a date its ISO form, a Decimal its normalized digits, keys
+sorted, UTF-8 unescaped. It is written compiled (`payments_core`, src/canonical.rs: every entry
+of every statement is fingerprinted) and byte for byte as Python's `json.dumps` wrote it when
+the first statements were fingerprinted, so stored fingerprints and entry keys stay valid.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import fields, is_dataclass
-from datetime import date
-from decimal import Decimal
-from typing import Any
 
-from settle_shared.money import Money
+from payments_core._native import CanonicalWriter
 
 # Where something sits in a file, and which message carried it, is not part of its content.
 POSITIONAL = frozenset({"at", "number", "statement_number", "message_id", "version"})
@@ -18,43 +20,15 @@ POSITIONAL = frozenset({"at", "number", "statement_number", "message_id", "versi
 # was fingerprinted before keeps its fingerprint.
 READ_LATER = frozenset({"return_reason"})
 
+_WRITER = CanonicalWriter(POSITIONAL, READ_LATER)
+
 
 def digest(value: object) -> str:
-    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of the compact canonical JSON (no spaces after `,` and `:`)."""
+    return hashlib.sha256(_WRITER.json(value, compact=True)).hexdigest()
 
 
-def canonical(value: object) -> Any:
-    if value is None or isinstance(value, str | int):
-        return value
-    names = _content_fields(type(value))
-    if names is not None:
-        return {
-            name: canonical(field)
-            for name in names
-            if (field := getattr(value, name)) is not None or name not in READ_LATER
-        }
-    if isinstance(value, Money):
-        return [value.amount_minor, value.currency]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value.normalize())
-    if isinstance(value, tuple | list):
-        return [canonical(item) for item in value]
-    return value
-
-
-_CONTENT_FIELDS: dict[type, tuple[str, ...] | None] = {}
-
-
-def _content_fields(kind: type) -> tuple[str, ...] | None:
-    """A dataclass's fields that are content, looked up once per class (statements are
-    fingerprinted entry by entry); None for any other class."""
-    if kind not in _CONTENT_FIELDS:
-        _CONTENT_FIELDS[kind] = (
-            tuple(f.name for f in fields(kind) if f.name not in POSITIONAL)
-            if is_dataclass(kind)
-            else None
-        )
-    return _CONTENT_FIELDS[kind]
+def content_line(value: object) -> bytes:
+    """The canonical JSON with `json.dumps`'s default spaces, and a line end: statement
+    fingerprints hash a statement's line and then each of its entries'."""
+    return _WRITER.json(value, compact=False) + b"\n"
