@@ -174,7 +174,7 @@ fn refusal(py: Python<'_>, unsupported: bool, reason: &str, problems: &[(&str, &
     built().unwrap_or_else(|failed| failed)
 }
 
-/// `{where}: {message}`, as a file that is not well-formed XML is refused.
+/// The file is not well-formed XML: why, and at which line and column.
 pub fn not_well_formed(py: Python<'_>, message: &str, at: Position) -> PyErr {
     let location = format!("line {}, column {}", at.line, at.column);
     malformed(
