@@ -18,7 +18,7 @@ pub struct Element {
 impl Element {
     /// The element's path below `self`: `NtryDtls/TxDtls[2]`, with a position wherever a parent
     /// holds more than one element of that name.
-    pub fn path_to(&self, target: *const Element) -> Option<String> {
+    pub fn path_to(&self, target: &Element) -> Option<String> {
         for child in &self.children {
             let step = self.step(child);
             if std::ptr::eq(child, target) {
